@@ -1,0 +1,46 @@
+# oncoreg: every set-up step lives here, so that `make demo` and `make test` work on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev
+
+.PHONY: install system-deps test test-fast lint format demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	touch $@
+
+install: $(STAMP)
+
+# Debian packages the tests need (R peers for conformance tests); a no-op when they are present.
+system-deps:
+	scripts/system-deps
+
+# The whole suite, on SQLite and on a PostgreSQL server started (and stopped) for the run.
+# pytest's exit code passes through unchanged, so "no tests collected" (5) fails the target.
+test: install system-deps
+	ONCOREG_REQUIRE_POSTGRES=1 scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+# SQLite only, for quick local iterations.
+test-fast: install
+	$(BIN)/pytest -m "not postgres and not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/oncoreg
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+demo: install
+	$(BIN)/oncoreg demo
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,34 @@
+"""The ``oncoreg`` command line: a thin shell over the library.
+
+Each area has its own sub-command module here; heavy libraries are imported inside the commands that need
+them so that ``oncoreg --help`` answers at once. Errors a user can cause end in one line on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from oncoreg.cli import codes, stats
+from oncoreg.errors import OncoregError
+
+app = typer.Typer(
+    name="oncoreg",
+    help="oncoreg: information system for a population-based cancer registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(codes.app, name="codes")
+app.add_typer(stats.app, name="stats")
+
+
+def main() -> None:
+    """Entry point of the ``oncoreg`` script."""
+    try:
+        app()
+    except OncoregError as exc:
+        print(f"oncoreg: error: {exc}", file=sys.stderr)
+        sys.exit(2)
