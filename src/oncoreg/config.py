@@ -22,7 +22,7 @@ from pydantic_settings import (
 
 from oncoreg.errors import ConfigError
 
-DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105 - refused outside development
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # refused outside development
 
 
 def _config_file() -> Path:
