@@ -7,7 +7,8 @@ in one place lets each stage be built and tested on its own.
 Codes follow DESIGN §5: sex 1 male / 2 female; topography ``C34.1``; morphology an integer ``8140``;
 behaviour an integer 0/1/2/3/6/9; basis of diagnosis the ENCR code (0 DCO, 1 clinical, 2 clinical
 investigation, 4 specific tumour markers, 5 cytology, 6 histology of a metastasis, 7 histology of the
-primary, 9 unknown); counties and municipalities as the 2024 codes in ``refdata/norway_municipalities_b2024.csv``.
+primary, 9 unknown); counties and municipalities as the 2024 codes in
+``refdata/norway_municipalities_b2024.csv``.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ TREATMENTS: dict[str, pl.DataType | type[pl.DataType]] = {
 
 #: The truth about each message written (``truth/messages.parquet``).
 MESSAGES_TRUTH: dict[str, pl.DataType | type[pl.DataType]] = {
-    "message_id": pl.String,  # the identifier the message carries (HL7 MSH-10, FHIR Bundle.identifier, CSV id)
+    # message_id: the identifier the message carries (HL7 MSH-10, FHIR Bundle.identifier, CSV row id)
+    "message_id": pl.String,
     "source": pl.String,  # pathology | clinical | clinical_csv | death_certificate | patient_admin |
     # radiotherapy | systemic_therapy | population_register | screening_*
     "format": pl.String,  # hl7v2 | fhir | csv
