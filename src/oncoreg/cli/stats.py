@@ -1,7 +1,9 @@
-"""``oncoreg stats ...``: incidence, survival and projections from CSV files or a snapshot."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Statistics: rates, survival, projections.", no_args_is_help=True)
+from oncoreg.cli.stats_rates import projection_command, rates_command
+
+app.command("rates")(rates_command)
+app.command("projection")(projection_command)

@@ -1,0 +1,291 @@
+"""Norwegian personal identifiers: fødselsnummer, D-number, H-number and the 2032 scheme.
+
+Layout (reference/norway.md §4.1): ``DDMMYY`` + three individual digits ``III`` + two check digits
+``K1 K2``. A D-number adds 40 to the day, an H-number adds 40 to the month. The ninth digit is odd for men
+and even for women. The century follows from the individual digits (000–499 → 1900s; 500–749 with
+YY ≥ 54 → 1800s; 500–999 with YY < 40 → 2000s; 900–999 with YY ≥ 40 → 1900s).
+
+Check digits (mod 11)::
+
+    K1 = 11 − (3·d1 + 7·d2 + 6·d3 + 1·d4 + 8·d5 + 9·d6 + 4·d7 + 5·d8 + 2·d9) mod 11      (11 → 0)
+    K2 = 11 − (5·d1 + 4·d2 + 3·d3 + 2·d4 + 7·d5 + 6·d6 + 5·d7 + 4·d8 + 3·d9 + 2·K1) mod 11 (11 → 0)
+
+equivalently, the weighted sums *including* the check digit (weight 1) have remainder 0 mod 11. A result
+of 10 cannot be issued. Numbers of the classic scheme are validated by python-stdnum
+(``stdnum.no.fodselsnummer``).
+
+From 1 January 2032 new numbers carry no sex and the check calculation changes: it "will accept 0, 1, 2
+and 3" (Skatteetaten [S45]). The schemes are rule data (``data/identifier_schemes.csv``, date-effective).
+Assumption, documented there: the new calculation accepts remainders 0–3 for the first check digit and 0
+for the second. A number that fails the classic check but passes an effective new scheme is a
+``pid2032`` number; birth date and sex are never read from it. Before the scheme's ``valid_from`` such a
+number is invalid.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.no import fodselsnummer
+
+from oncoreg.errors import Problem, ValidationFailed
+
+IdentifierType = Literal["fnr", "dnr", "hnr", "invalid"]
+Scheme = Literal["pre2032", "pid2032"]
+
+K1_WEIGHTS = np.array([3, 7, 6, 1, 8, 9, 4, 5, 2], dtype=np.int64)
+K2_WEIGHTS = np.array([5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
+_SEPARATORS = str.maketrans("", "", " -:")
+_MAX_DRAWS = 200
+
+
+@dataclass(frozen=True)
+class IdentifierScheme:
+    """One check-digit scheme of the rule table ``identifier_schemes.csv``."""
+
+    scheme: Scheme
+    version: int
+    valid_from: date
+    valid_to: date | None
+    k1_remainders: frozenset[int]
+    k2_remainders: frozenset[int]
+    encodes_birth_date: bool
+    encodes_sex: bool
+    source: str
+
+    def in_effect(self, on: date) -> bool:
+        """Whether numbers of this scheme can have been issued on ``on``."""
+        return self.valid_from <= on and (self.valid_to is None or on < self.valid_to)
+
+
+@dataclass(frozen=True)
+class IdentifierInfo:
+    """What a national identifier says: its type, validity and (classic scheme only) birth date and sex."""
+
+    value: str
+    type: IdentifierType
+    valid: bool
+    reason: str
+    birth_date: date | None = None
+    sex: int | None = None  # 1 male, 2 female
+    scheme: Scheme | None = None
+
+
+@lru_cache(maxsize=1)
+def identifier_schemes() -> tuple[IdentifierScheme, ...]:
+    """The check-digit schemes of ``data/identifier_schemes.csv`` (rule data with version and source)."""
+    text = resources.files("oncoreg.registry").joinpath("data/identifier_schemes.csv").read_text("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    return tuple(
+        IdentifierScheme(
+            scheme=row["scheme"],  # type: ignore[arg-type]
+            version=int(row["version"]),
+            valid_from=date.fromisoformat(row["valid_from"]),
+            valid_to=date.fromisoformat(row["valid_to"]) if row["valid_to"] else None,
+            k1_remainders=frozenset(int(r) for r in row["k1_remainders"].split()),
+            k2_remainders=frozenset(int(r) for r in row["k2_remainders"].split()),
+            encodes_birth_date=row["encodes_birth_date"] == "true",
+            encodes_sex=row["encodes_sex"] == "true",
+            source=row["source"],
+        )
+        for row in rows
+    )
+
+
+def _type_of(number: str) -> IdentifierType | None:
+    """fnr/dnr/hnr from the day and month fields, or None when they fit no kind."""
+    day, month = int(number[0:2]), int(number[2:4])
+    if day > 40 and month > 40:
+        return None
+    if 41 <= day <= 71 and 1 <= month <= 12:
+        return "dnr"
+    if 1 <= day <= 31 and 41 <= month <= 52:
+        return "hnr"
+    if 1 <= day <= 31 and 1 <= month <= 12:
+        return "fnr"
+    return None
+
+
+def _remainders(number: str) -> tuple[int, int]:
+    digits = np.frombuffer(number.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    r1 = int(digits[:9] @ K1_WEIGHTS + digits[9]) % 11
+    r2 = int(digits[:10] @ K2_WEIGHTS + digits[10]) % 11
+    return r1, r2
+
+
+def classify_identifier(
+    value: str, *, as_of: date | None = None, schemes: tuple[IdentifierScheme, ...] | None = None
+) -> IdentifierInfo:
+    """Classify a national identifier as fnr, dnr, hnr or invalid, with the reason.
+
+    ``as_of`` (default today) selects the schemes in effect; ``schemes`` defaults to the packaged rule
+    table. Birth date and sex are given only for numbers of a scheme that encodes them (the classic one).
+    """
+    on = as_of or date.today()
+    rules = schemes if schemes is not None else identifier_schemes()
+    number = value.strip().translate(_SEPARATORS)
+    if len(number) != 11 or not number.isascii() or not number.isdigit():
+        return IdentifierInfo(value, "invalid", False, f"{value!r} is not 11 digits")
+    kind = _type_of(number)
+    if kind is None:
+        return IdentifierInfo(number, "invalid", False, f"day/month {number[:4]} fit no fnr, D- or H-number")
+    try:
+        fodselsnummer.validate(number)
+        classic_reason = ""
+    except stdnum_exceptions.ValidationError as exc:
+        classic_reason = str(exc) or type(exc).__name__
+    r1, r2 = _remainders(number)
+    for rule in rules:
+        if not rule.in_effect(on) or r1 not in rule.k1_remainders or r2 not in rule.k2_remainders:
+            continue
+        if rule.encodes_birth_date:
+            if classic_reason:  # classic check digits right, but the date is not (stdnum's rules)
+                return IdentifierInfo(number, "invalid", False, classic_reason)
+            birth = fodselsnummer.get_birth_date(number)
+            sex = (1 if int(number[8]) % 2 else 2) if rule.encodes_sex else None
+            return IdentifierInfo(number, kind, True, "", birth, sex, rule.scheme)
+        return IdentifierInfo(number, kind, True, "", None, None, rule.scheme)
+    later = [r.scheme for r in rules if on < r.valid_from and r1 in r.k1_remainders and r2 in r.k2_remainders]
+    if later:
+        reason = f"passes only the {later[0]} check calculation, not in effect on {on.isoformat()}"
+    else:
+        reason = f"check digits wrong (remainders {r1}, {r2})"
+    return IdentifierInfo(number, "invalid", False, reason)
+
+
+def is_valid_identifier(value: str, *, as_of: date | None = None) -> bool:
+    """Whether ``value`` is a valid fødselsnummer, D-number or H-number on ``as_of`` (default today)."""
+    return classify_identifier(value, as_of=as_of).valid
+
+
+def _individual_ranges(years: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per birth year: the lowest individual number and the count of usable ones (gap 500–899 skipped)."""
+    low = np.full(years.shape, -1, dtype=np.int64)
+    count = np.zeros(years.shape, dtype=np.int64)
+    rules = (
+        ((years >= 1854) & (years <= 1899), 500, 250),
+        ((years >= 1900) & (years <= 1939), 0, 500),
+        ((years >= 1940) & (years <= 1999), 0, 600),  # 000–499 and 900–999
+        ((years >= 2000) & (years <= 2039), 500, 500),
+    )
+    for mask, lo, n in rules:
+        low[mask] = lo
+        count[mask] = n
+    return low, count
+
+
+def generate_identifiers(
+    *,
+    birth_dates: npt.NDArray[np.datetime64],
+    sexes: npt.NDArray[np.integer],
+    kind: str = "fnr",
+    rng: np.random.Generator,
+    scheme: str = "pre2032",
+) -> list[str]:
+    """Random valid identifiers (``kind`` fnr, dnr or hnr), unique within the call, vectorised.
+
+    ``scheme="pre2032"`` gives classic numbers whose ninth digit encodes ``sexes`` (1 male odd, 2 female
+    even) and whose check digits follow the module's formula. ``scheme="pid2032"`` gives numbers of the
+    2032 scheme that pass only the new calculation (first remainder 1–3), with no sex information.
+    Individual numbers are drawn at random; draws with a check digit of 10 or a duplicate are redrawn.
+    """
+    if kind not in ("fnr", "dnr", "hnr"):
+        raise ValidationFailed([Problem("kind", kind, "identifier.kind", "must be fnr, dnr or hnr")])
+    if scheme not in ("pre2032", "pid2032"):
+        raise ValidationFailed([Problem("scheme", scheme, "identifier.scheme", "must be pre2032 or pid2032")])
+    dates = np.asarray(birth_dates, dtype="datetime64[D]")
+    sex = np.asarray(sexes).astype(np.int64)
+    if dates.shape != sex.shape:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "sexes",
+                    str(sex.shape),
+                    "identifier.shape",
+                    f"length differs from birth_dates {dates.shape}",
+                )
+            ]
+        )
+    years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = (dates.astype("datetime64[M]").astype(np.int64) % 12) + 1
+    days = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
+    low, count = _individual_ranges(years)
+    problems = [
+        Problem("birth_dates", str(dates[i]), "identifier.century", "year outside 1854–2039", row=str(i))
+        for i in np.flatnonzero(count == 0)[:20]
+    ]
+    if scheme == "pre2032":
+        problems += [
+            Problem("sexes", str(sex[i]), "identifier.sex", "must be 1 (male) or 2 (female)", row=str(i))
+            for i in np.flatnonzero((sex != 1) & (sex != 2))[:20]
+        ]
+    if problems:
+        raise ValidationFailed(problems)
+    day_field = days + (40 if kind == "dnr" else 0)
+    month_field = months + (40 if kind == "hnr" else 0)
+    prefix = day_field * 10_000_000 + month_field * 100_000 + (years % 100) * 1_000
+    head = np.stack(
+        [
+            day_field // 10,
+            day_field % 10,
+            month_field // 10,
+            month_field % 10,
+            (years % 100) // 10,
+            years % 10,
+        ],
+        axis=1,
+    )
+    head_sum1 = head @ K1_WEIGHTS[:6]
+    head_sum2 = head @ K2_WEIGHTS[:6]
+    numbers = np.full(dates.shape, -1, dtype=np.int64)
+    pending = np.arange(dates.size)
+    for _ in range(_MAX_DRAWS):
+        if pending.size == 0:
+            break
+        draw = rng.integers(0, count[pending])
+        if scheme == "pre2032":  # parity of the individual number carries sex: odd male, even female
+            draw = draw - draw % 2 + (sex[pending] == 1)
+        individual = low[pending] + draw + np.where((low[pending] == 0) & (draw >= 500), 400, 0)
+        ind = np.stack([individual // 100, (individual // 10) % 10, individual % 10], axis=1)
+        sum1 = head_sum1[pending] + ind @ K1_WEIGHTS[6:]
+        if scheme == "pre2032":
+            k1 = (11 - sum1 % 11) % 11
+        else:
+            k1 = (rng.integers(1, 4, size=pending.size) - sum1) % 11
+        k2 = (11 - (head_sum2[pending] + ind @ K2_WEIGHTS[6:9] + 2 * k1) % 11) % 11
+        candidate = (prefix[pending] + individual) * 100 + k1 * 10 + k2
+        usable = (k1 <= 9) & (k2 <= 9)
+        stem = candidate // 100
+        issued = np.sort(numbers[numbers >= 0] // 100)
+        position = np.minimum(np.searchsorted(issued, stem), max(issued.size - 1, 0))
+        taken = issued[position] == stem if issued.size else np.zeros(stem.size, dtype=bool)
+        keyed = np.where(usable & ~taken, stem, -1 - np.arange(pending.size))  # rejects never collide
+        order = np.argsort(keyed, kind="stable")
+        ordered = keyed[order]
+        first = np.zeros(pending.size, dtype=bool)
+        first[order] = np.concatenate([[True], ordered[1:] != ordered[:-1]])  # first draw of a stem wins
+        accept = usable & ~taken & first
+        numbers[pending[accept]] = candidate[accept]
+        pending = pending[~accept]
+    if pending.size:
+        i = int(pending[0])
+        raise ValidationFailed(
+            [
+                Problem(
+                    "birth_dates",
+                    str(dates[i]),
+                    "identifier.capacity",
+                    f"no free {kind} number left for this date after {_MAX_DRAWS} draws",
+                    row=str(i),
+                )
+            ]
+        )
+    return [s.zfill(11) for s in numbers.astype(str).tolist()]
