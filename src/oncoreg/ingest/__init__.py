@@ -1,0 +1,1 @@
+"""Ingest: inbound messages stored verbatim, parsed into notifications or quarantined with reasons."""
