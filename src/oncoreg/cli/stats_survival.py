@@ -1,0 +1,191 @@
+"""``oncoreg stats survival``: observed, relative and net survival from a CSV of patients and a rate table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from oncoreg.errors import OncoregError
+
+
+class SurvivalOptionError(OncoregError):
+    """A command-line option of ``oncoreg stats survival`` is malformed."""
+
+
+def _pairs(text: str | None, option: str) -> dict[str, str]:
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SurvivalOptionError(f"{option} {text!r}: expected KEY=VALUE[,KEY=VALUE], got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _floats(text: str | None, option: str) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise SurvivalOptionError(f"{option} {text!r}: expected numbers separated by commas") from None
+
+
+def survival_command(
+    patients: Annotated[Path, typer.Argument(help="CSV file, one row per patient (tumour).")],
+    ratetable: Annotated[
+        Path,
+        typer.Option(
+            help="Rate table CSV: sex, age (completed years), year (first calendar year a rate applies) and "
+            "one "
+            "of rate_per_day, rate_per_year, prob (1-year survival probability)."
+        ),
+    ],
+    ratetable_map: Annotated[
+        str | None,
+        typer.Option(help="Rename rate-table columns: sex=COL,age=COL,year=COL,prob=COL (any subset)."),
+    ] = None,
+    time: Annotated[str, typer.Option(help="Column with the follow-up time from diagnosis.")] = "time",
+    time_unit: Annotated[
+        str, typer.Option(help="Unit of --time: days, months or years (365.241 days).")
+    ] = "days",
+    status: Annotated[
+        str, typer.Option(help="Column with the vital status at the end of follow-up.")
+    ] = "status",
+    dead: Annotated[
+        str, typer.Option(help="Status values meaning death, e.g. 1 or 1,2; others are censored.")
+    ] = "1",
+    age: Annotated[str, typer.Option(help="Column with the age at diagnosis.")] = "age",
+    age_unit: Annotated[str, typer.Option(help="Unit of --age: years or days.")] = "years",
+    sex: Annotated[
+        str, typer.Option(help="Column with sex, matched to the rate table's sex values.")
+    ] = "sex",
+    sex_labels: Annotated[
+        str | None,
+        typer.Option(help="Map data sex values to rate-table ones: DATA=TABLE,... e.g. 1=male,2=female."),
+    ] = None,
+    diagnosis_date: Annotated[
+        str | None, typer.Option(help="Column with the ISO date of diagnosis (YYYY-MM-DD).")
+    ] = None,
+    diagnosis_year: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with the decimal (or integer) year of diagnosis, instead of --diagnosis-date."
+        ),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="pohar-perme (net), ederer2, ederer1, hakulinen (relative) or observed.")
+    ] = "pohar-perme",
+    estimator: Annotated[
+        str,
+        typer.Option(
+            help="continuous (relsurv rs.surv, at event times) or lifetable (strs/stnet/popEpi intervals)."
+        ),
+    ] = "continuous",
+    breaks: Annotated[
+        str,
+        typer.Option(
+            help="Life-table interval breaks in years, START:END:STEP (STEP may be 1/12) or a list."
+        ),
+    ] = "0:10:1",
+    times: Annotated[
+        str | None, typer.Option(help="Report at these times in years, e.g. 1,3,5,10 (default: all times).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Stratify by these columns: COL[,COL].")] = None,
+    standardize: Annotated[
+        str | None,
+        typer.Option(help="Age-standardise with this column of age in years (needs --weights)."),
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="Standard weights CSV: age_start, age_end and weight or weight_share (e.g. ICSS)."),
+    ] = None,
+    brenner: Annotated[
+        bool,
+        typer.Option(
+            help="Brenner's individual weights instead of traditional standardisation (life table)."
+        ),
+    ] = False,
+    conf_level: Annotated[float, typer.Option(help="Confidence level of the limits.")] = 0.95,
+    min_at_risk: Annotated[
+        int, typer.Option(help="Leave estimates empty once fewer than this many are at risk (NORDCAN: 25).")
+    ] = 0,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output CSV (default: standard output).")
+    ] = None,
+) -> None:
+    """Relative/net survival; CSV out: stratum, time (years), estimate, std_err, lower, upper, n_at_risk."""
+    import sys
+
+    import polars as pl
+
+    from oncoreg.stats.ratetable import read_rate_table
+    from oncoreg.stats.survival import net_survival
+    from oncoreg.stats.survival_continuous import METHODS
+    from oncoreg.stats.survival_data import survival_data
+    from oncoreg.stats.survival_lifetable import parse_breaks
+
+    choices = {
+        "--time-unit": (time_unit, ("days", "months", "years")),
+        "--age-unit": (age_unit, ("days", "years")),
+        "--method": (method, METHODS),
+        "--estimator": (estimator, ("continuous", "lifetable")),
+    }
+    for option, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise SurvivalOptionError(f"{option} {value!r}: must be one of {', '.join(allowed)}")
+    if (standardize is None) != (weights is None):
+        raise SurvivalOptionError("--standardize and --weights must be given together")
+    table = read_rate_table(
+        ratetable, columns={k: v for k, v in _pairs(ratetable_map, "--ratetable-map").items()}
+    )
+    try:
+        frame = pl.read_csv(patients, infer_schema_length=0)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SurvivalOptionError(f"cannot read {patients}: {exc}".splitlines()[0]) from exc
+    by_columns = [c.strip() for c in by.split(",")] if by else []
+    data = survival_data(
+        frame,
+        rate_table=table,
+        time=time,
+        time_unit=time_unit,  # type: ignore[arg-type]
+        status=status,
+        dead_values=[v.strip() for v in dead.split(",")],
+        age=age,
+        age_unit=age_unit,  # type: ignore[arg-type]
+        sex=sex,
+        sex_labels=_pairs(sex_labels, "--sex-labels"),
+        diagnosis_date=diagnosis_date,
+        diagnosis_year=diagnosis_year,
+        by=by_columns,
+    )
+    weight_table, standard_ages = None, None
+    if weights is not None and standardize is not None:
+        if standardize not in frame.columns:
+            raise SurvivalOptionError(f"--standardize {standardize!r}: no such column in {patients}")
+        weight_table = pl.read_csv(weights)
+        ages = frame[standardize].cast(pl.Float64, strict=False)
+        if ages.null_count():
+            raise SurvivalOptionError(f"--standardize {standardize!r}: column holds non-numeric ages")
+        standard_ages = ages.to_numpy()
+    result = net_survival(
+        data,
+        rate_table=table,
+        method=method,  # type: ignore[arg-type]
+        estimator=estimator,  # type: ignore[arg-type]
+        times_years=_floats(times, "--times"),
+        breaks_years=list(parse_breaks(breaks)) if estimator == "lifetable" else None,
+        conf_level=conf_level,
+        weights=weight_table,
+        standardisation="brenner" if brenner else "traditional",
+        min_at_risk=min_at_risk,
+        standardise_age_years=standard_ages,
+    )
+    if output is None:
+        sys.stdout.write(result.write_csv())
+    else:
+        result.write_csv(output)

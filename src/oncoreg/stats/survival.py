@@ -1,0 +1,282 @@
+"""Relative and net survival: the public entry points (a function and an object, agreeing).
+
+:func:`net_survival` estimates observed, relative or net survival by stratum with the continuous-time
+estimators of relsurv (:mod:`oncoreg.stats.survival_continuous`) or the life-table estimators of
+strs/stnet/popEpi (:mod:`oncoreg.stats.survival_lifetable`), optionally age-standardised
+(:mod:`oncoreg.stats.survival_standardise`). :class:`RelativeSurvival` is the same as an estimator object
+(``RelativeSurvival(method="pohar-perme").fit(data, rate_table=rt).table(times_years=[1, 5])``).
+
+Output columns: ``stratum`` ("all" or ``col=value`` joined by ``,``), ``time`` (years), ``estimate``,
+``std_err`` (on the survival scale), ``lower``, ``upper``, ``n_at_risk``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from oncoreg.stats.ratetable import DAYS_PER_YEAR, RateTable
+from oncoreg.stats.survival_continuous import (
+    ConfType,
+    Method,
+    SurvivalCurve,
+    SurvivalError,
+    continuous_survival,
+)
+from oncoreg.stats.survival_data import SurvivalData
+from oncoreg.stats.survival_lifetable import lifetable_survival
+from oncoreg.stats.survival_standardise import age_groups, assign_age_group, brenner_weights, traditional
+
+Estimator = Literal["continuous", "lifetable"]
+Standardisation = Literal["traditional", "brenner"]
+OUTPUT_COLUMNS = ("stratum", "time", "estimate", "std_err", "lower", "upper", "n_at_risk")
+
+
+def net_survival(
+    data: SurvivalData,
+    *,
+    rate_table: RateTable,
+    method: Method = "pohar-perme",
+    estimator: Estimator = "continuous",
+    times_years: Sequence[float] | None = None,
+    breaks_years: Sequence[float] | None = None,
+    conf_level: float = 0.95,
+    conf_type: ConfType | None = None,
+    weights: pl.DataFrame | None = None,
+    standardisation: Standardisation = "traditional",
+    min_at_risk: int = 0,
+    standardise_age_years: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """Survival by stratum (``data.strata``) at ``times_years`` (default: every grid time or break).
+
+    Continuous estimators follow relsurv ``rs.surv`` (confidence limits ``log`` by default); life-table
+    estimators need ``breaks_years`` (e.g. ``parse_breaks("0:5:1/12")``; limits ``log-log`` by default).
+    With ``weights`` (ICSS table, see :mod:`oncoreg.stats.survival_standardise`) the result is
+    age-standardised, traditionally (both estimators) or by Brenner's individual weights (life table
+    only). The continuous
+    Hakulinen closing date is the latest end of follow-up over all strata, as in relsurv. Age groups for
+    standardisation come from ``standardise_age_years`` (one per row) or else the age at diagnosis.
+    """
+    if estimator == "lifetable" and breaks_years is None:
+        raise SurvivalError("the life-table estimator needs breaks (START:END:STEP in years)")
+    if estimator == "lifetable" and method not in ("ederer2", "pohar-perme", "observed"):
+        raise SurvivalError(
+            f"method {method!r} has no life-table version; use ederer2, pohar-perme or observed"
+        )
+    if weights is not None and standardisation == "brenner" and estimator != "lifetable":
+        raise SurvivalError("Brenner standardisation is available with the life-table estimator only")
+    fin_date = float(np.max(data.time_days + data.date_days)) if len(data) else None
+    frames: list[pl.DataFrame] = []
+    for label, mask in _strata(data):
+        part = data.subset(mask)
+        if weights is None:
+            frames.append(
+                _one(
+                    part,
+                    label,
+                    rate_table,
+                    method,
+                    estimator,
+                    times_years,
+                    breaks_years,
+                    conf_level,
+                    conf_type,
+                    fin_date,
+                    min_at_risk,
+                    None,
+                )
+            )
+            continue
+        groups = age_groups(weights)
+        age_years = (
+            part.age_days / DAYS_PER_YEAR if standardise_age_years is None else standardise_age_years[mask]
+        )
+        if standardisation == "brenner":
+            frames.append(
+                _one(
+                    part,
+                    label,
+                    rate_table,
+                    method,
+                    estimator,
+                    times_years,
+                    breaks_years,
+                    conf_level,
+                    conf_type,
+                    fin_date,
+                    min_at_risk,
+                    brenner_weights(age_years, groups=groups),
+                )
+            )
+            continue
+        group = assign_age_group(age_years, groups)
+        by_group = [
+            _one(
+                part.subset(group == g),
+                label,
+                rate_table,
+                method,
+                estimator,
+                times_years,
+                breaks_years,
+                conf_level,
+                conf_type,
+                fin_date,
+                min_at_risk,
+                None,
+            ).with_columns(age_group=pl.lit(g))
+            for g in range(len(groups))
+            if np.any(group == g)
+        ]
+        std = traditional(pl.concat(by_group), groups=groups)
+        lower, upper = _log_limits(std["estimate"].to_numpy(), std["std_err"].to_numpy(), conf_level)
+        frames.append(std.with_columns(lower=pl.Series(lower), upper=pl.Series(upper)).select(OUTPUT_COLUMNS))
+    return pl.concat(frames)
+
+
+def _strata(data: SurvivalData) -> list[tuple[str, np.ndarray]]:
+    if data.strata.width == 0:
+        return [("all", np.ones(len(data), dtype=bool))]
+    labels = data.strata.select(
+        pl.concat_str(
+            [pl.lit(f"{c}=") + pl.col(c).cast(pl.String).fill_null("NA") for c in data.strata.columns],
+            separator=",",
+        ).alias("label")
+    )["label"]
+    return [(str(v), (labels == v).to_numpy()) for v in labels.unique().sort().to_list()]
+
+
+def _one(
+    data: SurvivalData,
+    label: str,
+    rate_table: RateTable,
+    method: Method,
+    estimator: Estimator,
+    times_years: Sequence[float] | None,
+    breaks_years: Sequence[float] | None,
+    conf_level: float,
+    conf_type: ConfType | None,
+    fin_date: float | None,
+    min_at_risk: int,
+    case_weight: np.ndarray | None,
+) -> pl.DataFrame:
+    if estimator == "lifetable":
+        assert breaks_years is not None
+        table = lifetable_survival(
+            data,
+            rate_table=rate_table,
+            breaks_years=np.asarray(breaks_years, dtype=np.float64),
+            method=method,
+            conf_level=conf_level,
+            conf_type=conf_type or "log-log",
+            min_at_risk=min_at_risk,
+            case_weight=case_weight,
+        )
+        if times_years is not None:
+            wanted = np.asarray(times_years, dtype=np.float64)
+            have = table["time"].to_numpy()
+            index = np.searchsorted(have, wanted + 1e-9, side="right") - 1
+            table = table[np.clip(index, 0, None).tolist()].with_columns(time=pl.Series(wanted))
+        return table.with_columns(stratum=pl.lit(label)).select(OUTPUT_COLUMNS)
+    curve = continuous_survival(
+        data,
+        rate_table=rate_table,
+        method=method,
+        conf_level=conf_level,
+        conf_type=conf_type or "log",
+        fin_date_days=fin_date,
+    )
+    return curve_table(curve, label=label, times_years=times_years, n=len(data), min_at_risk=min_at_risk)
+
+
+def curve_table(
+    curve: SurvivalCurve, *, label: str, times_years: Sequence[float] | None, n: int, min_at_risk: int = 0
+) -> pl.DataFrame:
+    """A :class:`SurvivalCurve` as output rows at the requested times (relsurv ``summary(times=)``)."""
+    if times_years is None:
+        time_years = curve.time / DAYS_PER_YEAR
+        index = np.arange(len(curve.time))
+    else:
+        time_years = np.asarray(times_years, dtype=np.float64)
+        index = curve.at(time_years * DAYS_PER_YEAR)
+    before = index < 0
+    safe = np.clip(index, 0, None)
+    estimate = np.where(before, 1.0, curve.estimate[safe])
+    std_err = np.where(before, 0.0, curve.std_err()[safe])
+    lower = np.where(before, 1.0, curve.lower[safe])
+    upper = np.where(before, 1.0, curve.upper[safe])
+    # number at risk at the requested time: those with follow-up >= it (relsurv n.risk at the grid time)
+    following = np.searchsorted(curve.time, time_years * DAYS_PER_YEAR - 1e-9, side="left")
+    padded = np.append(curve.n_at_risk, 0)
+    n_at_risk = curve.n_at_risk if times_years is None else np.where(time_years <= 0, n, padded[following])
+    if min_at_risk > 0:
+        small = n_at_risk < min_at_risk
+        estimate, std_err, lower, upper = (
+            np.where(small, np.nan, a) for a in (estimate, std_err, lower, upper)
+        )
+    return pl.DataFrame(
+        {
+            "stratum": [label] * len(time_years),
+            "time": time_years,
+            "estimate": estimate,
+            "std_err": std_err,
+            "lower": lower,
+            "upper": upper,
+            "n_at_risk": n_at_risk.astype(np.int64),
+        }
+    )
+
+
+def _log_limits(surv: np.ndarray, se: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + conf_level / 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.exp(z * se / surv)
+    return surv / factor, surv * factor
+
+
+class RelativeSurvival:
+    """Estimator object over :func:`net_survival` (scikit-survival style): configure, ``fit``, ``table``."""
+
+    def __init__(
+        self,
+        *,
+        method: Method = "pohar-perme",
+        estimator: Estimator = "continuous",
+        breaks_years: Sequence[float] | None = None,
+        conf_level: float = 0.95,
+        conf_type: ConfType | None = None,
+    ) -> None:
+        self.method: Method = method
+        self.estimator: Estimator = estimator
+        self.breaks_years = breaks_years
+        self.conf_level = conf_level
+        self.conf_type: ConfType | None = conf_type
+        self.result_: pl.DataFrame | None = None
+        self._data: SurvivalData | None = None
+        self._rate_table: RateTable | None = None
+
+    def fit(self, data: SurvivalData, *, rate_table: RateTable) -> RelativeSurvival:
+        """Estimate at every grid time (continuous) or break (life table); keep the data for :meth:`table`."""
+        self._data, self._rate_table = data, rate_table
+        self.result_ = self.table()
+        return self
+
+    def table(self, *, times_years: Sequence[float] | None = None) -> pl.DataFrame:
+        """The fitted estimates at ``times_years`` (default: all), as :func:`net_survival` returns them."""
+        if self._data is None or self._rate_table is None:
+            raise SurvivalError("RelativeSurvival is not fitted; call fit() first")
+        return net_survival(
+            self._data,
+            rate_table=self._rate_table,
+            method=self.method,
+            estimator=self.estimator,
+            times_years=times_years,
+            breaks_years=self.breaks_years,
+            conf_level=self.conf_level,
+            conf_type=self.conf_type,
+        )
