@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from oncoreg.cli import codes, stats
+from oncoreg.cli import checks, codes, mp, screening, snapshot, stats
 from oncoreg.errors import OncoregError
 
 app = typer.Typer(
@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 app.add_typer(codes.app, name="codes")
 app.add_typer(stats.app, name="stats")
+app.add_typer(checks.app, name="checks")
+app.add_typer(mp.app, name="mp")
+app.add_typer(screening.app, name="screening")
+app.command("snapshot")(snapshot.snapshot)
+app.command("evaluate")(snapshot.evaluate)
 
 
 def main() -> None:
