@@ -59,6 +59,11 @@ NOTIFICATIONS: dict[str, pl.DataType | type[pl.DataType]] = {
     "given_sex": pl.Int8,
     "given_municipality": pl.String,
     "person_id": pl.Int64,  # null until linkage assigns it
+    # added by ingest (kept last so existing column positions do not move):
+    "end_date": pl.Date,  # end of a treatment or discharge of an episode
+    "event_kind": pl.String,  # population-register event, NPR care type, SACT ATC group, "radiotherapy"
+    "secondary_codes": pl.String,  # further ICD-10 codes, ';'-joined (contributing causes, NPR secondary)
+    "detail": pl.String,  # source-specific extras as 'key=value' pairs joined by ';'
 }
 
 

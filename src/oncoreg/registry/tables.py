@@ -89,10 +89,42 @@ class Message(Base):
     format: Mapped[str] = mapped_column(sa.String(20))
     sender: Mapped[str | None] = mapped_column(sa.String(200))
     received_at: Mapped[datetime]
-    content_hash: Mapped[str] = mapped_column(sa.String(64), index=True)  # sha256 hex
+    content_hash: Mapped[str] = mapped_column(sa.String(64), index=True, unique=True)  # sha256 hex
     content: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     stored_path: Mapped[str | None] = mapped_column(sa.String(500))
-    status: Mapped[str] = mapped_column(sa.String(12))  # received | accepted | quarantined | duplicate
+    status: Mapped[str] = mapped_column(
+        sa.String(12), index=True
+    )  # received | accepted | quarantined | duplicate
+
+
+class IngestRun(Base):
+    """One ingest run (oncoreg.ingest): who, when, what, and its counts (received = accepted + ...)."""
+
+    __tablename__ = "ingest_run"
+
+    run_id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    user_name: Mapped[str] = mapped_column(sa.String(100))
+    directory: Mapped[str | None] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(12))  # running | finished | interrupted
+    received: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    quarantined: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    notifications: Mapped[int] = mapped_column(default=0)
+    per_source: Mapped[dict[str, Any] | None]
+
+
+class MessageIngest(Base):
+    """Ingest facts of a stored message: the id it carries, the run that stored it, what it corrects."""
+
+    __tablename__ = "message_ingest"
+
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("message.message_id"), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ingest_run.run_id"), index=True)
+    corrected_from: Mapped[int | None] = mapped_column(sa.ForeignKey("message.message_id"), index=True)
 
 
 class Quarantine(Base):
@@ -101,12 +133,14 @@ class Quarantine(Base):
     __tablename__ = "quarantine"
 
     quarantine_id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(sa.ForeignKey("message.message_id"), index=True)
-    reasons: Mapped[list[Any]]  # [{"code", "field", "text"}]
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("message.message_id"), index=True, unique=True)
+    reasons: Mapped[list[Any]]  # [{"field", "value", "rule", "text"}]
     status: Mapped[str] = mapped_column(sa.String(12))  # open | fixed | rejected
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(sa.String(100))
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class Notification(Base):
@@ -141,6 +175,18 @@ class Notification(Base):
     given_birth_date: Mapped[date | None]
     given_sex: Mapped[int | None] = mapped_column(sa.SmallInteger)
     version: Mapped[int] = mapped_column(default=1)
+    # added by migration 0002 (ingest): the notification frame's remaining columns
+    received_date: Mapped[date | None]
+    event_date: Mapped[date | None]
+    death_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    basis_subcode: Mapped[str | None] = mapped_column(sa.String(4))
+    event_kind: Mapped[str | None] = mapped_column(sa.String(20))
+    secondary_codes: Mapped[str | None] = mapped_column(sa.Text)
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    given_municipality: Mapped[str | None] = mapped_column(sa.String(20))
+
+    __table_args__ = (sa.Index("uq_notification_message_id", "message_id", "item", unique=True),)
 
 
 class Tumour(Base):
