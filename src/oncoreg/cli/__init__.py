@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from oncoreg.cli import checks, codes, ingest, mp, screening, snapshot, stats
+from oncoreg.cli import checks, codes, ingest, mp, screening, simulate, snapshot, stats
 from oncoreg.errors import OncoregError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(stats.app, name="stats")
 app.add_typer(checks.app, name="checks")
 app.add_typer(mp.app, name="mp")
 app.add_typer(screening.app, name="screening")
+app.command("simulate")(simulate.simulate)
 app.command("ingest")(ingest.ingest)
 app.command("snapshot")(snapshot.snapshot)
 app.command("evaluate")(snapshot.evaluate)
