@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,9 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from oncoreg.cli import app
+from oncoreg.codes.standard_populations import standard_population
 from oncoreg.stats.ratetable import RateTable, read_rate_table
 from oncoreg.stats.survival import net_survival
-from oncoreg.stats.survival_data import SurvivalData, survival_data
+from oncoreg.stats.survival_data import SurvivalData, nordcan_exclusions, survival_data
 from oncoreg.stats.survival_lifetable import lifetable_survival, parse_breaks
 from oncoreg.stats.survival_standardise import age_groups, brenner_weights
 
@@ -48,26 +50,47 @@ def _popepi(method: str, step: float) -> pl.DataFrame:
     return ref.filter((pl.col("method") == method) & ((pl.col("step") - step).abs() < 1e-9))
 
 
-def test_monthly_ederer2_agrees_with_popepi(rdata_decimal: SurvivalData, slopop: RateTable) -> None:
-    ref = _popepi("e2", 1 / 12)
-    ours = lifetable_survival(rdata_decimal, rate_table=slopop, breaks_years=parse_breaks("0:10:1/12"))
+@pytest.mark.parametrize(("step", "breaks"), [(1.0, "0:10:1"), (1 / 12, "0:10:1/12")])
+def test_ederer2_agrees_with_popepi(
+    rdata_decimal: SurvivalData, slopop: RateTable, step: float, breaks: str
+) -> None:
+    """Same n, d and expected deaths: equal to rounding in every interval but the last, where popEpi (data
+    cropped at 10 years by lexpand) counts the crop as censoring with yearly breaks, not with monthly."""
+    ref = _popepi("e2", step)
+    ours = lifetable_survival(rdata_decimal, rate_table=slopop, breaks_years=parse_breaks(breaks))
     assert ours["n_at_risk"].to_list() == ref["n"].to_list()
     assert ours["n_events"].to_list() == ref["d"].to_list()
-    # popEpi's own tolerance for its e2 against relsurv is 2.26e-4 (statistics.md §3.2)
-    assert np.max(np.abs(ours["estimate"].to_numpy() - ref["estimate"].to_numpy())) < 2.5e-4
-    assert np.max(np.abs(ours["std_err"].to_numpy() - ref["std_err"].to_numpy())) < 5e-5
+    for column in ("estimate", "std_err", "lower", "upper"):
+        assert np.max(np.abs(ours[column].to_numpy()[:-1] - ref[column].to_numpy()[:-1])) < 1e-12
 
 
-def test_monthly_pohar_perme_is_close_to_popepi(rdata_decimal: SurvivalData, slopop: RateTable) -> None:
-    """Weights differ (ours 1/S* at the interval start as stnet; popEpi near the middle): loose agreement,
-    an open gap (1.2e-2 at 5 years)."""
+@pytest.mark.parametrize(("step", "breaks"), [(1.0, "0:10:1"), (1 / 12, "0:10:1/12")])
+def test_pohar_perme_popepi_weighting_agrees_with_popepi(
+    rdata_decimal: SurvivalData, slopop: RateTable, step: float, breaks: str
+) -> None:
+    ref = _popepi("pp", step)
+    ours = lifetable_survival(
+        rdata_decimal,
+        rate_table=slopop,
+        breaks_years=parse_breaks(breaks),
+        method="pohar-perme",
+        weighting="popEpi",
+    )
+    assert np.max(np.abs(ours["estimate"].to_numpy() - ref["estimate"].to_numpy())) < 1e-9
+    # the last SE uses popEpi's unweighted n.eff, where the crop at 10 years counts as censoring (see above)
+    for column in ("std_err", "lower", "upper"):
+        assert np.max(np.abs(ours[column].to_numpy()[:-1] - ref[column].to_numpy()[:-1])) < 1e-9
+
+
+def test_pohar_perme_stnet_weighting_differs_from_popepi(
+    rdata_decimal: SurvivalData, slopop: RateTable
+) -> None:
+    """The default (weights 1/S* at the interval start, stnet) is a different estimator: 1e-2 apart at 5 y."""
     ref = _popepi("pp", 1 / 12)
     ours = lifetable_survival(
         rdata_decimal, rate_table=slopop, breaks_years=parse_breaks("0:10:1/12"), method="pohar-perme"
     )
-    at_5 = 59
-    assert abs(ours["estimate"][at_5] - ref["estimate"][at_5]) < 1.5e-2
-    assert np.max(np.abs(ours["estimate"].to_numpy() - ref["estimate"].to_numpy())) < 2e-2
+    assert 1e-3 < abs(ours["estimate"][59] - ref["estimate"][59]) < 2e-2
 
 
 def test_parse_breaks() -> None:
@@ -191,3 +214,60 @@ def test_popepi_live_matches_stored_reference(tmp_path: Path) -> None:
     live = pl.read_csv(tmp_path / "popepi_lifetable_reference.csv")
     stored = pl.read_csv(DATA / "popepi_lifetable_reference.csv")
     assert np.max(np.abs(live["estimate"].to_numpy() - stored["estimate"].to_numpy())) < 1e-12
+
+
+def test_period_window_is_worked_by_hand(slopop: RateTable) -> None:
+    """Zero rates, window 2001-2002, yearly intervals (365.241 days). A: diagnosed 1999-01-03, dies 2001-07-02
+    (entry 729 days, counts from interval 3); B: 2000-01-02, alive at the close 2003-01-01 (entry 365 days:
+    intervals 2, 3, censored at 1095 days); C: 2001-01-01, dies at 547 days (intervals 1, 2); D: 1990,
+    outside the window (dropped).
+    Interval 1: C alive → 1; interval 2: B, C at risk, C dies → 1/2; interval 3: A, B at risk, A dies,
+    B censored at the end → 1 − 1/(2 − 1/2) = 1/3; S(3) = 1/2 × 1/3 = 1/6."""
+    frame = pl.DataFrame(
+        {
+            "time": ["911", "1200", "547", "100"],
+            "status": ["1", "0", "1", "0"],
+            "age": ["50", "50", "50", "50"],
+            "sex": ["male"] * 4,
+            "dx": ["1999-01-03", "2000-01-02", "2001-01-01", "1990-01-01"],
+        }
+    )
+    zero = dataclasses.replace(slopop, hazard=np.zeros_like(slopop.hazard))
+    data = survival_data(frame, rate_table=zero, time_unit="days", diagnosis_date="dx")
+    out = net_survival(
+        data, rate_table=zero, estimator="lifetable", breaks_years=[0, 1, 2, 3], period_years=(2001, 2002)
+    )
+    assert np.allclose(out["estimate"].to_numpy(), [1.0, 0.5, 1 / 6], atol=1e-12)
+    assert out["n_at_risk"].to_list() == [1, 2, 2]
+
+
+def test_cli_icss_names_and_period(tmp_path: Path) -> None:
+    runner = CliRunner()
+    args = [
+        "stats", "survival", str(DATA / "rdata.csv"), "--ratetable", str(DATA / "slopop_long.csv"),
+        "--status", "cens", "--sex-labels", "1=male,2=female", "--diagnosis-date", "year",
+        "--estimator", "lifetable", "--method", "pohar-perme", "--breaks", "0:5:1", "--times", "1,5",
+    ]  # fmt: skip
+    named = runner.invoke(app, [*args, "--standardize", "age", "--weights", "icss1"])
+    assert named.exit_code == 0, named.output
+    icss = standard_population("icss_1")
+    icss.write_csv(tmp_path / "icss1.csv")
+    from_file = runner.invoke(app, [*args, "--standardize", "age", "--weights", str(tmp_path / "icss1.csv")])
+    assert named.output == from_file.output
+    period = runner.invoke(app, [*args, "--approach", "period", "--period", "1993:1994"])
+    assert period.exit_code == 0, period.output
+    assert period.output != runner.invoke(app, args).output
+    bad = runner.invoke(app, [*args, "--approach", "period", "--period", "1994"])
+    assert bad.exit_code != 0
+
+
+def test_nordcan_exclusions_drop_old_dco_and_negative_follow_up() -> None:
+    frame = pl.DataFrame(
+        {
+            "age": [45.0, 89.9, 90.0, 60.0, 70.0],
+            "basis": ["7", "7", "7", "0", "7"],
+            "time": [10.0, 5.0, 5.0, 3.0, -1.0],
+        }
+    )
+    kept = nordcan_exclusions(frame, basis="basis")
+    assert kept["age"].to_list() == [45.0, 89.9]

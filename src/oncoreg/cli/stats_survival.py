@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from oncoreg.errors import OncoregError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class SurvivalOptionError(OncoregError):
@@ -33,6 +36,42 @@ def _floats(text: str | None, option: str) -> list[float] | None:
         return [float(v) for v in text.split(",")]
     except ValueError:
         raise SurvivalOptionError(f"{option} {text!r}: expected numbers separated by commas") from None
+
+
+ICSS_NAMES = {"icss1": "icss_1", "icss2": "icss_2", "icss3": "icss_3"}
+
+
+def _period(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    first, sep, last = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        years = int(first), int(last)
+    except ValueError:
+        raise SurvivalOptionError(
+            f"--period {text!r}: expected FIRST:LAST calendar years, e.g. 2019:2023"
+        ) from None
+    if years[1] < years[0]:
+        raise SurvivalOptionError(f"--period {text!r}: the last year is before the first")
+    return years
+
+
+def _weights(value: str) -> pl.DataFrame:
+    """A standard named ``icss1``/``icss2``/``icss3`` or a CSV file."""
+    import polars as pl
+
+    from oncoreg.codes.standard_populations import standard_population
+
+    if value.lower() in ICSS_NAMES:
+        return standard_population(ICSS_NAMES[value.lower()])
+    try:
+        return pl.read_csv(value)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise SurvivalOptionError(
+            f"--weights {value!r}: not icss1, icss2, icss3 nor a readable CSV ({exc})".splitlines()[0]
+        ) from exc
 
 
 def survival_command(
@@ -101,8 +140,11 @@ def survival_command(
         typer.Option(help="Age-standardise with this column of age in years (needs --weights)."),
     ] = None,
     weights: Annotated[
-        Path | None,
-        typer.Option(help="Standard weights CSV: age_start, age_end and weight or weight_share (e.g. ICSS)."),
+        str | None,
+        typer.Option(
+            help="Standard weights: icss1, icss2 or icss3 (ICSS, Corazziari et al. 2004) or a CSV file with "
+            "age_start, age_end and weight or weight_share."
+        ),
     ] = None,
     brenner: Annotated[
         bool,
@@ -111,6 +153,20 @@ def survival_command(
         ),
     ] = False,
     conf_level: Annotated[float, typer.Option(help="Confidence level of the limits.")] = 0.95,
+    approach: Annotated[
+        str,
+        typer.Option(help="cohort (all follow-up) or period (follow-up inside --period; life table only)."),
+    ] = "cohort",
+    period: Annotated[
+        str | None,
+        typer.Option(help="Calendar years FIRST:LAST (inclusive) of the period window, e.g. 2019:2023."),
+    ] = None,
+    weighting: Annotated[
+        str,
+        typer.Option(
+            help="Life-table Pohar Perme weights: stnet (1/S* at interval start) or popEpi (survtab)."
+        ),
+    ] = "stnet",
     min_at_risk: Annotated[
         int, typer.Option(help="Leave estimates empty once fewer than this many are at risk (NORDCAN: 25).")
     ] = 0,
@@ -134,10 +190,15 @@ def survival_command(
         "--age-unit": (age_unit, ("days", "years")),
         "--method": (method, METHODS),
         "--estimator": (estimator, ("continuous", "lifetable")),
+        "--approach": (approach, ("cohort", "period")),
+        "--weighting": (weighting, ("stnet", "popEpi")),
     }
     for option, (value, allowed) in choices.items():
         if value not in allowed:
             raise SurvivalOptionError(f"{option} {value!r}: must be one of {', '.join(allowed)}")
+    period_years = _period(period) if approach == "period" else None
+    if approach == "period" and period is None:
+        raise SurvivalOptionError("--approach period needs --period FIRST:LAST (calendar years)")
     if (standardize is None) != (weights is None):
         raise SurvivalOptionError("--standardize and --weights must be given together")
     table = read_rate_table(
@@ -167,7 +228,7 @@ def survival_command(
     if weights is not None and standardize is not None:
         if standardize not in frame.columns:
             raise SurvivalOptionError(f"--standardize {standardize!r}: no such column in {patients}")
-        weight_table = pl.read_csv(weights)
+        weight_table = _weights(weights)
         ages = frame[standardize].cast(pl.Float64, strict=False)
         if ages.null_count():
             raise SurvivalOptionError(f"--standardize {standardize!r}: column holds non-numeric ages")
@@ -184,6 +245,8 @@ def survival_command(
         standardisation="brenner" if brenner else "traditional",
         min_at_risk=min_at_risk,
         standardise_age_years=standard_ages,
+        period_years=period_years,
+        weighting=weighting,  # type: ignore[arg-type]
     )
     if output is None:
         sys.stdout.write(result.write_csv())

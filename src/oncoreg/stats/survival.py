@@ -12,6 +12,7 @@ Output columns: ``stratum`` ("all" or ``col=value`` joined by ``,``), ``time`` (
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
@@ -27,8 +28,14 @@ from oncoreg.stats.survival_continuous import (
     continuous_survival,
 )
 from oncoreg.stats.survival_data import SurvivalData
-from oncoreg.stats.survival_lifetable import lifetable_survival
-from oncoreg.stats.survival_standardise import age_groups, assign_age_group, brenner_weights, traditional
+from oncoreg.stats.survival_lifetable import Weighting, lifetable_survival
+from oncoreg.stats.survival_standardise import (
+    age_groups,
+    assign_age_group,
+    brenner_weights,
+    calendar_window,
+    traditional,
+)
 
 Estimator = Literal["continuous", "lifetable"]
 Standardisation = Literal["traditional", "brenner"]
@@ -49,6 +56,8 @@ def net_survival(
     standardisation: Standardisation = "traditional",
     min_at_risk: int = 0,
     standardise_age_years: np.ndarray | None = None,
+    period_years: tuple[int, int] | None = None,
+    weighting: Weighting = "stnet",
 ) -> pl.DataFrame:
     """Survival by stratum (``data.strata``) at ``times_years`` (default: every grid time or break).
 
@@ -59,7 +68,19 @@ def net_survival(
     only). The continuous
     Hakulinen closing date is the latest end of follow-up over all strata, as in relsurv. Age groups for
     standardisation come from ``standardise_age_years`` (one per row) or else the age at diagnosis.
+
+    ``period_years=(first, last)`` (life table only) is Brenner's period analysis: follow-up restricted to the
+    calendar years first..last inclusive (entry max(0, 1 Jan first − diagnosis), closing 1 Jan last+1);
+    a patient counts in an interval from the first interval starting at or after the entry. ``weighting``
+    is the life-table Pohar Perme weighting (``"stnet"`` or ``"popEpi"``).
     """
+    if period_years is not None and estimator != "lifetable":
+        raise SurvivalError("period analysis is available with the life-table estimator only")
+    entry = None
+    if period_years is not None:
+        data, entry, kept = _period_window(data, period_years)
+        if standardise_age_years is not None:
+            standardise_age_years = standardise_age_years[kept]
     if estimator == "lifetable" and breaks_years is None:
         raise SurvivalError("the life-table estimator needs breaks (START:END:STEP in years)")
     if estimator == "lifetable" and method not in ("ederer2", "pohar-perme", "observed"):
@@ -72,6 +93,7 @@ def net_survival(
     frames: list[pl.DataFrame] = []
     for label, mask in _strata(data):
         part = data.subset(mask)
+        part_entry = None if entry is None else entry[mask]
         if weights is None:
             frames.append(
                 _one(
@@ -87,6 +109,8 @@ def net_survival(
                     fin_date,
                     min_at_risk,
                     None,
+                    part_entry,
+                    weighting,
                 )
             )
             continue
@@ -109,6 +133,8 @@ def net_survival(
                     fin_date,
                     min_at_risk,
                     brenner_weights(age_years, groups=groups),
+                    part_entry,
+                    weighting,
                 )
             )
             continue
@@ -127,6 +153,8 @@ def net_survival(
                 fin_date,
                 min_at_risk,
                 None,
+                None if part_entry is None else part_entry[group == g],
+                weighting,
             ).with_columns(age_group=pl.lit(g))
             for g in range(len(groups))
             if np.any(group == g)
@@ -135,6 +163,32 @@ def net_survival(
         lower, upper = _log_limits(std["estimate"].to_numpy(), std["std_err"].to_numpy(), conf_level)
         frames.append(std.with_columns(lower=pl.Series(lower), upper=pl.Series(upper)).select(OUTPUT_COLUMNS))
     return pl.concat(frames)
+
+
+def _period_window(
+    data: SurvivalData, period_years: tuple[int, int]
+) -> tuple[SurvivalData, np.ndarray, np.ndarray]:
+    """Patients with follow-up inside the calendar years, their exit and death cropped, and their entry."""
+    first, last = period_years
+    if last < first:
+        raise SurvivalError(f"period {first}:{last}: the last year is before the first")
+    if data.calendar == "date":
+        start_day, end_day = (
+            float(np.datetime64(f"{year}-01-01", "D").astype(np.int64)) for year in (first, last + 1)
+        )
+    else:
+        start_day, end_day = ((first - 1970) * DAYS_PER_YEAR, (last + 1 - 1970) * DAYS_PER_YEAR)
+    entry, exit_time, died, keep = calendar_window(
+        date_days=data.date_days,
+        time_days=data.time_days,
+        dead=data.dead,
+        start_day=start_day,
+        end_day=end_day,
+    )
+    if not keep.any():
+        raise SurvivalError(f"period {first}:{last}: no patient is followed inside it")
+    cropped = dataclasses.replace(data, time_days=exit_time, dead=died).subset(keep)
+    return cropped, entry[keep], keep
 
 
 def _strata(data: SurvivalData) -> list[tuple[str, np.ndarray]]:
@@ -162,6 +216,8 @@ def _one(
     fin_date: float | None,
     min_at_risk: int,
     case_weight: np.ndarray | None,
+    entry_days: np.ndarray | None = None,
+    weighting: Weighting = "stnet",
 ) -> pl.DataFrame:
     if estimator == "lifetable":
         assert breaks_years is not None
@@ -174,6 +230,8 @@ def _one(
             conf_type=conf_type or "log-log",
             min_at_risk=min_at_risk,
             case_weight=case_weight,
+            entry_days=entry_days,
+            weighting=weighting,
         )
         if times_years is not None:
             wanted = np.asarray(times_years, dtype=np.float64)
@@ -213,7 +271,8 @@ def curve_table(
     padded = np.append(curve.n_at_risk, 0)
     n_at_risk = curve.n_at_risk if times_years is None else np.where(time_years <= 0, n, padded[following])
     if min_at_risk > 0:
-        small = n_at_risk < min_at_risk
+        # NORDCAN: the curve stops at the first time with fewer than min_at_risk at risk
+        small = np.maximum.accumulate(n_at_risk < min_at_risk)
         estimate, std_err, lower, upper = (
             np.where(small, np.nan, a) for a in (estimate, std_err, lower, upper)
         )

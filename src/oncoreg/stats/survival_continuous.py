@@ -40,6 +40,7 @@ from oncoreg.errors import OncoregError
 from oncoreg.stats.ratetable import HazardRuns, RateTable, hazard_runs
 from oncoreg.stats.survival_data import SurvivalData
 from oncoreg.stats.survival_expsum import run_exponential_sums
+from oncoreg.stats.survival_stepsums import Engine, step_sums
 
 Method = Literal["pohar-perme", "ederer2", "ederer1", "hakulinen", "observed"]
 ConfType = Literal["log", "plain", "log-log"]
@@ -84,11 +85,14 @@ def continuous_survival(
     conf_type: ConfType = "log",
     precision: float = 1.0,
     fin_date_days: float | None = None,
+    engine: Engine = "auto",
 ) -> SurvivalCurve:
     """The estimate of ``method`` for all rows of ``data`` (one stratum), as relsurv ``rs.surv``.
 
     ``fin_date_days`` (Hakulinen only) is the closing date on the data's calendar clock; by default the
     latest end of follow-up in ``data`` (relsurv computes it over all strata: pass it to match).
+    ``engine`` chooses how Pohar Perme and Ederer II sum over the fine steps: ``"numba"`` (compiled loop),
+    ``"numpy"`` (vectorised) or ``"auto"`` (numba when installed); both give the same numbers to rounding.
     """
     if method not in METHODS:
         raise SurvivalError(f"method {method!r} is not one of {', '.join(METHODS)}")
@@ -117,6 +121,7 @@ def continuous_survival(
             events=events,
             precision=precision,
             pohar_perme=method == "pohar-perme",
+            engine=engine,
         )
         surv = np.cumprod(1.0 - hazard)
     else:
@@ -172,6 +177,7 @@ def _pohar_perme_ederer2(
     events: FloatArray,
     precision: float,
     pohar_perme: bool,
+    engine: Engine,
 ) -> tuple[FloatArray, FloatArray]:
     """Interval hazards and cumulative variances of relsurv's fine-step algorithm (``netfastpinter2``)."""
     previous = np.concatenate([[0.0], times[:-1]])
@@ -183,41 +189,26 @@ def _pohar_perme_ederer2(
     starts = previous[interval] + k * precision
     lengths = np.minimum(precision, times[interval] - starts)
     person_steps = (step_first + n_steps)[j_of]
-    runs = hazard_runs(
+    computed = step_sums(
         rate_table,
         sex_index=data.sex_index,
         age_days=data.age_days,
         date_days=data.date_days,
-        follow_up_days=data.time_days,
         calendar=data.calendar,
         step_starts=starts,
-        step_end=float(times[-1]),
+        step_stops=starts + lengths,
         person_steps=person_steps,
+        engine=engine,
     )
-    first, stop = runs.start.astype(np.int64), runs.stop.astype(np.int64)
-    n_grid = len(starts)
-    inverse_end = np.exp(runs.cumulative_at_end())  # 1/S*_i(y_i)
+    inverse_end = np.exp(computed.cumulative_end)  # 1/S*_i(y_i)
     deaths_weighted = np.bincount(j_of, weights=np.where(data.dead, inverse_end, 0.0), minlength=len(times))
     deaths_weighted_sq = np.bincount(
         j_of, weights=np.where(data.dead, inverse_end**2, 0.0), minlength=len(times)
     )
     if not pohar_perme:
-        rate_sum = np.cumsum(
-            np.bincount(
-                np.concatenate([first, stop]), np.concatenate([runs.hazard, -runs.hazard]), n_grid + 1
-            )
-        )[:n_grid]
-        expected = np.bincount(interval, weights=lengths * rate_sum, minlength=len(times))
+        expected = np.bincount(interval, weights=lengths * computed.rate_sum, minlength=len(times))
         return (events - expected) / at_risk, np.cumsum(events / at_risk**2)
-    sums = run_exponential_sums(
-        eval_times=starts,
-        first=first,
-        stop=stop,
-        origin=starts[first],
-        amplitude=np.exp(runs.cumulative),
-        rate=runs.hazard,
-        shifted_times=starts + lengths,
-    )
+    sums = computed.sums
     a1 = _cumsum_within(sums.weighted, step_first)
     b1 = _cumsum_within(sums.plain, step_first)
     a2 = _cumsum_within(sums.weighted_shifted, step_first)

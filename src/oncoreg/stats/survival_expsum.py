@@ -39,6 +39,54 @@ class ExponentialSums:
     weighted_shifted: FloatArray
 
 
+@dataclass(frozen=True)
+class BlockLayout:
+    """The grid cut into blocks: block of each index (``rank``), block bounds, offsets u and Taylor order."""
+
+    rank: IntArray
+    block_first: IntArray
+    block_stop: IntArray
+    u: FloatArray
+    u_shifted: FloatArray
+    terms: int
+
+
+def block_layout(
+    *, eval_times: FloatArray, shifted_times: FloatArray, max_rate: float, width: float
+) -> BlockLayout:
+    """Blocks of ``width`` days over the sorted ``eval_times``; M from ``max_rate`` × the widest offset."""
+    n_eval = len(eval_times)
+    block = np.floor((eval_times - eval_times[0]) / width).astype(np.int64)
+    new_block = np.ones(n_eval, dtype=bool)
+    new_block[1:] = block[1:] != block[:-1]
+    rank = np.cumsum(new_block) - 1
+    block_first = np.flatnonzero(new_block)
+    block_stop = np.append(block_first[1:], n_eval)
+    u = eval_times - eval_times[block_first[rank]]
+    u_shifted = shifted_times - eval_times[block_first[rank]]
+    span = float(max(np.max(np.abs(u)), np.max(np.abs(u_shifted)))) if n_eval else 0.0
+    return BlockLayout(
+        rank=rank.astype(np.int64),
+        block_first=block_first.astype(np.int64),
+        block_stop=block_stop.astype(np.int64),
+        u=u,
+        u_shifted=u_shifted,
+        terms=_terms(max_rate * span),
+    )
+
+
+def horner_sums(coefficients: list[FloatArray], *, layout: BlockLayout) -> ExponentialSums:
+    """Evaluate the per-index Taylor coefficients c_0 … c_{M+1} (already summed over active runs)."""
+    terms = layout.terms
+    derivative = [(m + 1) * c for m, c in enumerate(coefficients[1 : terms + 2])]
+    return ExponentialSums(
+        plain=_horner(coefficients[: terms + 1], layout.u),
+        weighted=_horner(derivative, layout.u),
+        plain_shifted=_horner(coefficients[: terms + 1], layout.u_shifted),
+        weighted_shifted=_horner(derivative, layout.u_shifted),
+    )
+
+
 def run_exponential_sums(
     *,
     eval_times: FloatArray,
@@ -59,17 +107,8 @@ def run_exponential_sums(
     shifted = eval_times if shifted_times is None else shifted_times
     max_rate = float(np.max(np.abs(rate))) if len(rate) else 0.0
     width = block_width if max_rate == 0.0 else min(block_width, 1.0 / max_rate)
-    block = np.floor((eval_times - eval_times[0]) / width).astype(np.int64)
-    new_block = np.ones(n_eval, dtype=bool)
-    new_block[1:] = block[1:] != block[:-1]
-    rank = np.cumsum(new_block) - 1
-    block_first = np.flatnonzero(new_block)
-    block_stop = np.append(block_first[1:], n_eval)
-    u = eval_times - eval_times[block_first[rank]]
-    u_shifted = shifted - eval_times[block_first[rank]]
-    span = float(max(np.max(np.abs(u)), np.max(np.abs(u_shifted)))) if n_eval else 0.0
-    terms = _terms(max_rate * span)
-
+    layout = block_layout(eval_times=eval_times, shifted_times=shifted, max_rate=max_rate, width=width)
+    rank, block_first, block_stop = layout.rank, layout.block_first, layout.block_stop
     valid = stop > first
     run_first, run_stop = first[valid], stop[valid]
     pieces = rank[run_stop - 1] - rank[run_first] + 1
@@ -85,21 +124,16 @@ def run_exponential_sums(
     )
     index = np.concatenate([lo, hi])
     coefficients: list[FloatArray] = []
-    for m in range(terms + 2):
+    for m in range(layout.terms + 2):
         if m > 0:
             coefficient = coefficient * kappa / m
         weights = np.concatenate([coefficient, -coefficient])
         coefficients.append(np.cumsum(np.bincount(index, weights=weights, minlength=n_eval + 1))[:n_eval])
-    return ExponentialSums(
-        plain=_horner(coefficients[: terms + 1], u),
-        weighted=_horner([(m + 1) * c for m, c in enumerate(coefficients[1:])], u),
-        plain_shifted=_horner(coefficients[: terms + 1], u_shifted),
-        weighted_shifted=_horner([(m + 1) * c for m, c in enumerate(coefficients[1:])], u_shifted),
-    )
+    return horner_sums(coefficients, layout=layout)
 
 
 def _terms(x: float) -> int:
-    """Smallest M with x^(M+1)/(M+1)! below the tolerance (x = max |κ u| ≤ 1 by the block width)."""
+    """Smallest M with x^(M+1)/(M+1)! below the tolerance (x = max |κ u|), at most 60."""
     m = 1
     while x ** (m + 1) / math.factorial(m + 1) > _TOLERANCE and m < 60:
         m += 1

@@ -22,7 +22,7 @@ popEpi 0.4 ``survtab_ag``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -34,6 +34,8 @@ from oncoreg.stats.survival_continuous import ConfType, SurvivalError
 from oncoreg.stats.survival_data import SurvivalData
 
 FloatArray = NDArray[Any]
+Weighting = Literal["stnet", "popEpi"]
+_MIN_ROW_DAYS = 1e-6
 
 
 def parse_breaks(spec: str) -> FloatArray:
@@ -75,6 +77,7 @@ def lifetable_survival(
     min_at_risk: int = 0,
     entry_days: FloatArray | None = None,
     case_weight: FloatArray | None = None,
+    weighting: Weighting = "stnet",
 ) -> pl.DataFrame:
     """Interval estimates at every break after the first: columns ``time`` (years), ``estimate``, ``std_err``,
     ``lower``, ``upper``, ``n_at_risk`` (at the interval's start), ``n_events``, ``n_censored``,
@@ -82,6 +85,8 @@ def lifetable_survival(
 
     ``entry_days`` (left truncation, period analysis): a patient counts in an interval only if observed at its
     start. ``case_weight`` multiplies every count (Brenner standardisation); the SEs then use weighted counts.
+    ``weighting`` (Pohar Perme): ``"stnet"`` (default) weights by 1/S*_i(b_k); ``"popEpi"`` reproduces popEpi
+    0.4.10 ``survtab`` with its default weight style ``"delta"`` (see :func:`_popepi_weights`).
     """
     if method not in ("ederer2", "pohar-perme", "observed"):
         raise SurvivalError(f"life-table method {method!r} is not one of ederer2, pohar-perme, observed")
@@ -115,6 +120,13 @@ def lifetable_survival(
     cum_end = _cumulative_at(runs, person, end)
     expected_deaths = cum_end - cum_start
     weight = np.exp(cum_start) if method == "pohar-perme" else np.ones_like(start)
+    rows_per_pair = np.ones_like(start)
+    if method == "pohar-perme" and weighting == "popEpi":
+        weight, rows_per_pair = _popepi_weights(
+            runs, breaks=breaks, entered=entered, reach=reach, offsets=offsets, n_pairs=len(person)
+        )
+    elif weighting not in ("stnet", "popEpi"):
+        raise SurvivalError(f"weighting {weighting!r} is not one of stnet, popEpi")
     pair_case = case[person]
 
     def total(values: FloatArray) -> FloatArray:
@@ -133,7 +145,7 @@ def lifetable_survival(
             estimate = np.cumprod(1.0 - (d - total(expected_deaths)) / n_eff)
             std_err = se_obs / expected
         else:
-            n_w = total(weight) - total(weight * censored) / 2.0
+            n_w = total(weight * rows_per_pair) - total(weight * censored) / 2.0
             interval = 1.0 - (total(weight * event) - total(weight * expected_deaths)) / n_w
             estimate = np.cumprod(interval)
             std_err = estimate * np.sqrt(np.cumsum(total(weight**2 * event) / n_eff**2))
@@ -157,6 +169,69 @@ def lifetable_survival(
             "expected": expected,
         }
     )
+
+
+def _popepi_weights(
+    runs: HazardRuns,
+    *,
+    breaks: FloatArray,
+    entered: NDArray[np.int64],
+    reach: NDArray[np.int64],
+    offsets: NDArray[np.int64],
+    n_pairs: int,
+) -> tuple[FloatArray, FloatArray]:
+    """popEpi 0.4.10 ``comp_pp_weights(style = "delta")`` weights per (person, interval) and its row count.
+
+    popEpi splits follow-up into rows at the interval breaks and the rate-table cells (here: the runs of
+    constant hazard) and, for interval (b_k, b_{k+1}] of width h with rows r = 1..R starting at s_r:
+
+    * R = 1: w = exp(Λ*(s_1)) · exp(−λ_1 (b_{k+1} − s_1)/2) (popEpi multiplies S*(s_1) by
+      exp(+λ (b_{k+1} − s_1)/2) before inverting);
+    * R > 1: w = exp(Λ*(s_1)) · exp(Σ_r λ_r δ_r), δ_r = min(duration_r, h/2) for r < R and
+      δ_R = (b_{k+1} − s_R)/2.
+
+    Its ``at.risk.pp`` sums w over rows, i.e. R · w (returned as the row count R).
+    """
+    n_int = len(breaks) - 1
+    run_end = runs.start + runs.duration
+    k_lo = np.maximum(np.searchsorted(breaks, runs.start, side="right") - 1, 0)
+    k_hi = np.searchsorted(breaks, run_end, side="left") - 1
+    k_lo = np.maximum(k_lo, entered[runs.person])
+    k_hi = np.minimum(np.minimum(k_hi, reach[runs.person] - 1), n_int - 1)
+    count = np.where(runs.duration > 0, np.maximum(k_hi - k_lo + 1, 0), 0)
+    run = np.repeat(np.arange(len(count)), count)
+    within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    k = k_lo[run] + within
+    person = runs.person[run]
+    pair = offsets[person] + k - entered[person]
+    seg_start = np.maximum(runs.start[run], breaks[k])
+    seg_end = np.minimum(run_end[run], breaks[k + 1])
+    # rows shorter than a microsecond arise where a cut equals a break up to rounding; popEpi has none
+    alone = np.ones(len(pair), dtype=bool)
+    alone[1:] &= pair[1:] != pair[:-1]
+    alone[:-1] &= pair[1:] != pair[:-1]
+    keep = (seg_end - seg_start > _MIN_ROW_DAYS) | alone
+    run, k, pair, seg_start, seg_end = run[keep], k[keep], pair[keep], seg_start[keep], seg_end[keep]
+    hazard = runs.hazard[run]
+    is_first = np.ones(len(pair), dtype=bool)
+    is_first[1:] = pair[1:] != pair[:-1]
+    is_last = np.ones(len(pair), dtype=bool)
+    is_last[:-1] = pair[1:] != pair[:-1]
+    rows = np.bincount(pair, minlength=n_pairs).astype(np.float64)
+    half = (breaks[k + 1] - breaks[k]) / 2.0
+    dist = np.where(
+        is_last, np.maximum((breaks[k + 1] - seg_start) / 2.0, 0.0), np.minimum(seg_end - seg_start, half)
+    )
+    delta_sum = np.bincount(pair, weights=hazard * dist, minlength=n_pairs)
+    first = np.flatnonzero(is_first)
+    cum_first = np.zeros(n_pairs)
+    cum_first[pair[first]] = runs.cumulative[run[first]] + hazard[first] * (
+        seg_start[first] - runs.start[run[first]]
+    )
+    single = np.zeros(n_pairs)
+    single[pair[first]] = hazard[first] * (breaks[k[first] + 1] - seg_start[first]) / 2.0
+    log_weight = np.where(rows == 1, cum_first - single, cum_first + delta_sum)
+    return np.exp(log_weight), rows
 
 
 def _cumulative_at(runs: HazardRuns, person: NDArray[np.int64], time: FloatArray) -> FloatArray:
