@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from oncoreg.cli import checks, codes, ingest, mp, screening, simulate, snapshot, stats
+from oncoreg.cli import checks, codes, ingest, mp, screening, serve, simulate, snapshot, stats
 from oncoreg.errors import OncoregError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.command("simulate")(simulate.simulate)
 app.command("ingest")(ingest.ingest)
 app.command("snapshot")(snapshot.snapshot)
 app.command("evaluate")(snapshot.evaluate)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

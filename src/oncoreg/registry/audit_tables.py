@@ -78,6 +78,35 @@ class UserRole(Base):
     role_id: Mapped[int] = mapped_column(sa.ForeignKey("roles.role_id"), primary_key=True)
 
 
+class LoginAttempt(Base):
+    """One sign-in attempt through the web (migration 0003): account name, client address, outcome."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        sa.Index("ix_login_attempt_user_name", "user_name", "attempted_at"),
+        sa.Index("ix_login_attempt_client_ip", "client_ip", "attempted_at"),
+    )
+
+    attempt_id: Mapped[int] = mapped_column(primary_key=True)
+    attempted_at: Mapped[datetime]
+    user_name: Mapped[str] = mapped_column(sa.String(100))
+    client_ip: Mapped[str] = mapped_column(sa.String(64))
+    succeeded: Mapped[bool]
+
+
+class UserEvent(Base):
+    """One change of a user account (migration 0003): created, roles set, disabled, password reset..."""
+
+    __tablename__ = "user_event"
+
+    event_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.user_id"), index=True)
+    occurred_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(20))
+    detail: Mapped[dict[str, Any] | None]
+
+
 class ReviewTask(Base):
     """Something the rules could not settle, waiting for a registrar."""
 

@@ -1,0 +1,1 @@
+"""One router per area; ``oncoreg.web.app`` includes each of ``ROUTERS``."""
