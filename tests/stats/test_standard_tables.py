@@ -354,3 +354,33 @@ def test_survival_exclusions_and_prevalence(
         pl.col("death_date").is_null() | (pl.col("death_date") > dt.date(2024, 12, 31))
     ).height
     assert counts[None] == alive
+
+
+def test_compiled_interval_sums_equal_the_numpy_path() -> None:
+    """The numba walk (any number of rate-table cuts per interval) and the vectorised NumPy path agree."""
+    from oncoreg.stats.ratetable import RateTable
+    from oncoreg.stats.standard_survival import interval_sums
+
+    rng = np.random.default_rng(7)
+    n = 400
+    table = RateTable(
+        sexes=("1", "2"),
+        ages=np.arange(0, 111),
+        years=np.arange(1990, 2030),
+        hazard=rng.uniform(1e-6, 5e-4, (2, 111, 40)),
+    )
+    kwargs = {
+        "time_days": rng.uniform(1, 2500, n).round(),
+        "dead": rng.random(n) < 0.6,
+        "age_days": rng.uniform(20, 89, n) * 365.241,
+        "date_days": rng.uniform(7300, 19000, n).round(),
+        "sex_index": rng.integers(0, 2, n),
+        "entry_days": np.where(rng.random(n) < 0.3, rng.uniform(0, 900, n), 0.0),
+        "cell": rng.integers(0, 7, n),
+        "n_cells": 7,
+        "rate_table": table,
+        "breaks_days": np.arange(61) * 365.241 / 12,
+    }
+    compiled = interval_sums(**kwargs, engine="numba")  # type: ignore[arg-type]
+    vectorised = interval_sums(**kwargs, engine="numpy")  # type: ignore[arg-type]
+    np.testing.assert_allclose(compiled, vectorised, rtol=1e-12, atol=1e-12)

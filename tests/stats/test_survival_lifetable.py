@@ -16,8 +16,9 @@ from oncoreg.cli import app
 from oncoreg.codes.standard_populations import standard_population
 from oncoreg.stats.ratetable import RateTable, read_rate_table
 from oncoreg.stats.survival import net_survival
+from oncoreg.stats.survival_continuous import SurvivalError
 from oncoreg.stats.survival_data import SurvivalData, nordcan_exclusions, survival_data
-from oncoreg.stats.survival_lifetable import lifetable_survival, parse_breaks
+from oncoreg.stats.survival_lifetable import _limits, lifetable_survival, parse_breaks
 from oncoreg.stats.survival_standardise import age_groups, brenner_weights
 
 DATA = Path(__file__).parents[1] / "data" / "stats" / "survival"
@@ -241,6 +242,59 @@ def test_period_window_is_worked_by_hand(slopop: RateTable) -> None:
     assert out["n_at_risk"].to_list() == [1, 2, 2]
 
 
+def test_hybrid_analysis_is_worked_by_hand(slopop: RateTable) -> None:
+    """Hybrid (Brenner & Rachet 2004): window 2001-2002, cohort element = diagnosed in 2000, zero rates,
+    yearly intervals. A (1999-01-03, dies at 911 days) enters at 729 days → interval 3 only; B (2000-01-02,
+    closed at 1095 days, censored) and E (2000-06-01, dies at 100 days, i.e. before the window) are the recent
+    cohort and count from diagnosis; C (2001-01-01, dies at 547) is in the window; D (1990) is outside.
+    Interval 1: B, C, E at risk, E dies → 2/3; interval 2: B, C, C dies → 1/2; interval 3: A, B, A dies,
+    B censored → 1 − 1/1.5 = 1/3. S = 2/3, 1/3, 1/9. Period analysis drops E (no follow-up in the window)
+    and B counts from interval 2: S = 1, 1/2, 1/6."""
+    frame = pl.DataFrame(
+        {
+            "time": ["911", "1200", "547", "100", "100"],
+            "status": ["1", "0", "1", "0", "1"],
+            "age": ["50"] * 5,
+            "sex": ["male"] * 5,
+            "dx": ["1999-01-03", "2000-01-02", "2001-01-01", "1990-01-01", "2000-06-01"],
+        }
+    )
+    zero = dataclasses.replace(slopop, hazard=np.zeros_like(slopop.hazard))
+    data = survival_data(frame, rate_table=zero, time_unit="days", diagnosis_date="dx")
+    common = {"rate_table": zero, "estimator": "lifetable", "breaks_years": [0, 1, 2, 3]}
+    hybrid = net_survival(data, period_years=(2001, 2002), hybrid_cohort_years=(2000, 2000), **common)  # type: ignore[arg-type]
+    assert np.allclose(hybrid["estimate"].to_numpy(), [2 / 3, 1 / 3, 1 / 9], atol=1e-12)
+    assert hybrid["n_at_risk"].to_list() == [3, 2, 2]
+    period = net_survival(data, period_years=(2001, 2002), **common)  # type: ignore[arg-type]
+    assert np.allclose(period["estimate"].to_numpy(), [1.0, 0.5, 1 / 6], atol=1e-12)
+    # cohort years inside the window change nothing: hybrid = period
+    same = net_survival(data, period_years=(2001, 2002), hybrid_cohort_years=(2001, 2002), **common)  # type: ignore[arg-type]
+    assert same.equals(period)
+    with pytest.raises(SurvivalError):
+        net_survival(data, hybrid_cohort_years=(2000, 2000), **common)  # type: ignore[arg-type]
+
+
+def test_loglog_limits_stay_finite_near_one() -> None:
+    """S within 1e-15 of 1 and a non-zero SE used to overflow S ** exp(z SE/(S |log S|)); the limits are now
+    computed on the log(−log S) scale: finite, in [0, 1], lower ≤ S ≤ upper, without numpy warnings (pytest
+    runs with warnings as errors). S ≥ 1 (net survival may exceed 1) falls back to log limits."""
+    surv = np.array([1.0 - 1e-15, 1.0 - 1e-9, 0.999, 0.5, 1.0, 1.02, 0.0, np.nan])
+    se = np.array([1e-3, 1e-3, 1e-3, 0.05, 0.0, 0.01, 0.0, 0.1])
+    lower, upper = _limits(surv, se, conf_level=0.95, conf_type="log-log")
+    finite = np.isfinite(surv)
+    assert np.all(np.isfinite(lower[finite]))
+    assert np.all(np.isfinite(upper[finite]))
+    assert np.all((lower[:4] >= 0) & (upper[:4] <= 1) & (lower[:4] <= surv[:4]) & (surv[:4] <= upper[:4]))
+    # the ordinary case equals popEpi's formula S ** exp(± z SE / (S |log S|))
+    factor = 1.959963984540054 * 0.05 / (0.5 * abs(np.log(0.5)))
+    assert np.isclose(lower[3], 0.5 ** np.exp(factor), rtol=1e-13)
+    assert np.isclose(upper[3], 0.5 ** np.exp(-factor), rtol=1e-13)
+    assert (lower[4], upper[4]) == (1.0, 1.0)
+    assert lower[5] < 1.02 < upper[5]
+    assert (lower[6], upper[6]) == (0.0, 0.0)
+    assert np.isnan(lower[7])
+
+
 def test_cli_icss_names_and_period(tmp_path: Path) -> None:
     runner = CliRunner()
     args = [
@@ -256,6 +310,10 @@ def test_cli_icss_names_and_period(tmp_path: Path) -> None:
     assert named.output == from_file.output
     period = runner.invoke(app, [*args, "--approach", "period", "--period", "1993:1994"])
     assert period.exit_code == 0, period.output
+    recent = runner.invoke(app, [*args, "--approach", "period", "--period", "1986:1987"])
+    hybrid = runner.invoke(app, [*args, "--approach", "hybrid", "--period", "1986:1987"])
+    assert hybrid.exit_code == 0, hybrid.output
+    assert hybrid.output != recent.output  # the 1984-1985 diagnoses count from diagnosis
     assert period.output != runner.invoke(app, args).output
     bad = runner.invoke(app, [*args, "--approach", "period", "--period", "1994"])
     assert bad.exit_code != 0

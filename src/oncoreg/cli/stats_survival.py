@@ -155,8 +155,17 @@ def survival_command(
     conf_level: Annotated[float, typer.Option(help="Confidence level of the limits.")] = 0.95,
     approach: Annotated[
         str,
-        typer.Option(help="cohort (all follow-up) or period (follow-up inside --period; life table only)."),
+        typer.Option(
+            help="cohort (all follow-up), period (follow-up inside --period) or hybrid (Brenner & Rachet: "
+            "patients diagnosed in --cohort-years from diagnosis, others inside --period); life table only."
+        ),
     ] = "cohort",
+    cohort_years: Annotated[
+        str | None,
+        typer.Option(
+            help="Hybrid: diagnosis years C1:C2 followed from diagnosis (default: 2 years before --period)."
+        ),
+    ] = None,
     period: Annotated[
         str | None,
         typer.Option(help="Calendar years FIRST:LAST (inclusive) of the period window, e.g. 2019:2023."),
@@ -190,15 +199,18 @@ def survival_command(
         "--age-unit": (age_unit, ("days", "years")),
         "--method": (method, METHODS),
         "--estimator": (estimator, ("continuous", "lifetable")),
-        "--approach": (approach, ("cohort", "period")),
+        "--approach": (approach, ("cohort", "period", "hybrid")),
         "--weighting": (weighting, ("stnet", "popEpi")),
     }
     for option, (value, allowed) in choices.items():
         if value not in allowed:
             raise SurvivalOptionError(f"{option} {value!r}: must be one of {', '.join(allowed)}")
-    period_years = _period(period) if approach == "period" else None
-    if approach == "period" and period is None:
-        raise SurvivalOptionError("--approach period needs --period FIRST:LAST (calendar years)")
+    period_years = _period(period) if approach in ("period", "hybrid") else None
+    if approach in ("period", "hybrid") and period_years is None:
+        raise SurvivalOptionError(f"--approach {approach} needs --period FIRST:LAST (calendar years)")
+    hybrid_years = None
+    if approach == "hybrid" and period_years is not None:
+        hybrid_years = _period(cohort_years) or (period_years[0] - 2, period_years[0] - 1)
     if (standardize is None) != (weights is None):
         raise SurvivalOptionError("--standardize and --weights must be given together")
     table = read_rate_table(
@@ -247,6 +259,7 @@ def survival_command(
         standardise_age_years=standard_ages,
         period_years=period_years,
         weighting=weighting,  # type: ignore[arg-type]
+        hybrid_cohort_years=hybrid_years,
     )
     if output is None:
         sys.stdout.write(result.write_csv())

@@ -37,6 +37,24 @@ def _require(frame: pl.DataFrame, columns: Sequence[str], table: str) -> None:
         )
 
 
+def first_per_person_and_entity(tumours: pl.DataFrame, entity: str = "entity") -> pl.DataFrame:
+    """The first tumour (earliest ``incidence_date``, then lowest ``tumour_id``) of each person and entity,
+    in the frame's order (a filter on the group minimum, faster than sort + unique on millions of rows)."""
+    step = int(tumours["tumour_id"].max() or 0) + 1  # type: ignore[arg-type]
+    key = pl.col("incidence_date").cast(pl.Int64) * step + pl.col("tumour_id").cast(pl.Int64)
+    # most (person, entity) pairs have one tumour: only the repeated ones need the group minimum
+    repeated = pl.struct("person_id", entity).is_duplicated()
+    marked = tumours.with_row_index("_order").with_columns(repeated.alias("_repeated"))
+    several = marked.filter("_repeated")
+    return (
+        pl.concat(
+            [marked.filter(~pl.col("_repeated")), several.filter(key == key.min().over("person_id", entity))]
+        )
+        .sort("_order")
+        .drop("_order", "_repeated")
+    )
+
+
 def prevalence(
     *,
     tumours: pl.DataFrame,
@@ -70,9 +88,9 @@ def prevalence(
             [Problem("durations", str(bad_dur[0]), "prevalence.duration", "must be >= 1 year")]
         )
     first = (
-        tumours.sort("incidence_date", "tumour_id")
-        .group_by("person_id", entity, maintain_order=True)
-        .first()
+        first_per_person_and_entity(
+            tumours.select("person_id", "tumour_id", entity, "incidence_date"), entity
+        )
         .select("person_id", entity, "incidence_date")
         .join(persons.select("person_id", "sex", "birth_date", "exit_date"), on="person_id")
     )

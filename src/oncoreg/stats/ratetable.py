@@ -112,6 +112,8 @@ def rate_table_from_frame(
     """Build a :class:`RateTable` from long rows ``sex, age, year`` and one of ``rate_per_day``,
     ``rate_per_year``, ``prob``.
 
+    When a table carries several rate columns (the simulator writes ``rate_per_day`` and ``prob``), the first
+    of ``rate_per_day``, ``rate_per_year``, ``prob`` is used, unless ``columns`` names the one to use.
     ``columns`` maps the canonical names to the frame's own (``{"prob": "surv_prob"}``). Every problem found
     (missing column, non-numeric or negative rate, probability outside (0, 1], duplicate or missing grid
     cell) is collected into one :class:`~oncoreg.errors.ValidationFailed`.
@@ -119,6 +121,11 @@ def rate_table_from_frame(
     rename = {v: k for k, v in (columns or {}).items() if v in frame.columns and v != k}
     frame = frame.rename(rename)
     rate_present = [c for c in RATE_COLUMNS if c in frame.columns]
+    chosen = [c for c in RATE_COLUMNS if c in (columns or {})]
+    if len(rate_present) > 1:
+        keep = chosen[0] if chosen and chosen[0] in rate_present else rate_present[0]
+        frame = frame.drop([c for c in rate_present if c != keep])
+        rate_present = [keep]
     problems: list[Problem] = []
     for name in ("sex", "age", "year"):
         if name not in frame.columns:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -33,10 +33,11 @@ from scipy.stats import norm
 from oncoreg.codes.standard_populations import nordcan_icss_standard, standard_population
 from oncoreg.stats.ratetable import DAYS_PER_YEAR, RateTable
 from oncoreg.stats.survival_continuous import SurvivalError
+from oncoreg.stats.survival_intervals import HAVE_NUMBA, QUANTITIES, cell_interval_sums
 from oncoreg.stats.survival_lifetable import _limits as loglog_limits
 
 FloatArray = NDArray[Any]
-QUANTITIES = ("n", "d", "c", "xd", "nw", "cw", "dw", "xdw", "dw2")
+Engine = Literal["auto", "numba", "numpy"]
 
 
 def interval_sums(
@@ -52,12 +53,29 @@ def interval_sums(
     rate_table: RateTable,
     breaks_days: FloatArray,
     chunk: int = 10_000,
+    engine: Engine = "auto",
 ) -> FloatArray:
     """Per cell and interval the sums ``QUANTITIES`` (array ``n_cells × 9 × K``) of the life table.
 
     ``entry_days``: left truncation (0 for the cohort approach): a patient counts in interval k only if
     ``b_k >= entry`` (and ``b_k < time``), as ``lifetable_survival``; weights 1/S*(b_k) run from diagnosis.
+    ``engine="auto"`` uses the compiled one-pass walk (:mod:`oncoreg.stats.survival_intervals`) when numba
+    is installed, else the vectorised NumPy path (patients × intervals arrays in chunks); they agree to
+    rounding (tested).
     """
+    if engine == "numba" or (engine == "auto" and HAVE_NUMBA):
+        return cell_interval_sums(
+            time_days=time_days,
+            dead=dead,
+            age_days=age_days,
+            date_days=date_days,
+            sex_index=sex_index,
+            entry_days=entry_days,
+            cell=cell,
+            n_cells=n_cells,
+            rate_table=rate_table,
+            breaks_days=breaks_days,
+        )
     age_cuts = rate_table.age_cuts()
     year_cuts = rate_table.year_cuts("date")
     step = float(np.max(np.diff(breaks_days)))
@@ -158,8 +176,7 @@ def estimates_from_sums(
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = np.cumprod(1.0 - (dw - xdw) / (nw - cw / 2.0), axis=1)
         std_err = estimate * np.sqrt(np.cumsum(dw2 / n_eff**2, axis=1))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        lower, upper = loglog_limits(estimate, std_err, conf_level=conf_level, conf_type="log-log")
+    lower, upper = loglog_limits(estimate, std_err, conf_level=conf_level, conf_type="log-log")
     if min_at_risk > 0:
         small = np.cumsum(n < min_at_risk, axis=1) > 0
         estimate, std_err, lower, upper = (

@@ -40,7 +40,7 @@ from oncoreg.codes.entities import LEVELS, add_entities, entities_table
 from oncoreg.codes.standard_populations import standard_population
 from oncoreg.errors import Problem, ValidationFailed
 from oncoreg.stats.population import age_group_expr
-from oncoreg.stats.prevalence import prevalence
+from oncoreg.stats.prevalence import first_per_person_and_entity, prevalence
 from oncoreg.stats.rates import age_specific_rates, standardised_rates
 from oncoreg.stats.ratetable import RateTable
 from oncoreg.stats.standard_survival import stratum_survival
@@ -71,6 +71,22 @@ def _require(frame: pl.DataFrame, columns: Sequence[str], table: str) -> None:
         raise ValidationFailed(
             [Problem(c, "", "standard_tables.columns", f"missing column in {table} table") for c in missing]
         )
+
+
+_TUMOUR_COLUMNS_USED = (
+    "person_id",
+    "tumour_id",
+    "sex",
+    "birth_date",
+    "age",
+    "incidence_date",
+    "icd10",
+    "morphology",
+    "behaviour",
+    "basis",
+    "dco",
+    "county",
+)
 
 
 def reportable(tumours: pl.DataFrame) -> pl.DataFrame:
@@ -202,9 +218,7 @@ def survival_patients(
     """
     closing = pl.date(last_year, 12, 31)
     first = (
-        units.sort("incidence_date", "tumour_id")
-        .group_by("person_id", "entity", maintain_order=True)
-        .first()
+        first_per_person_and_entity(units)
         .filter(~((pl.col("entity") == 180) & (pl.col("sex") == 1)))
         .join(
             persons.select("person_id", "vital_status", "death_date", "emigration_date"),
@@ -317,8 +331,12 @@ def standard_tables(
     py = person_years.with_columns(
         pl.col("year").cast(pl.Int32), pl.col("sex").cast(pl.Int8), pl.col("age_group").cast(pl.Int32)
     )
-    cases = reportable(tumours).with_columns(
-        year=pl.col("incidence_date").dt.year().cast(pl.Int32), sex=pl.col("sex").cast(pl.Int8)
+    # only the columns the tables use travel through the entity expansion (1 row per tumour and entity)
+    used = [c for c in tumours.columns if c in _TUMOUR_COLUMNS_USED]
+    cases = (
+        reportable(tumours)
+        .select(used)
+        .with_columns(year=pl.col("incidence_date").dt.year().cast(pl.Int32), sex=pl.col("sex").cast(pl.Int8))
     )
     py_years = set(py["year"].unique().to_list())
     first = first_year if first_year is not None else max(int(cases["year"].min()), min(py_years))  # type: ignore[arg-type]

@@ -58,6 +58,7 @@ def net_survival(
     standardise_age_years: np.ndarray | None = None,
     period_years: tuple[int, int] | None = None,
     weighting: Weighting = "stnet",
+    hybrid_cohort_years: tuple[int, int] | None = None,
 ) -> pl.DataFrame:
     """Survival by stratum (``data.strata``) at ``times_years`` (default: every grid time or break).
 
@@ -73,12 +74,21 @@ def net_survival(
     calendar years first..last inclusive (entry max(0, 1 Jan first − diagnosis), closing 1 Jan last+1);
     a patient counts in an interval from the first interval starting at or after the entry. ``weighting``
     is the life-table Pohar Perme weighting (``"stnet"`` or ``"popEpi"``).
+
+    ``hybrid_cohort_years=(c1, c2)`` with ``period_years`` is Brenner & Rachet's hybrid analysis (Eur J Cancer
+    2004;40:2494-501): patients diagnosed in the calendar years c1..c2 (the most recent diagnoses, typically
+    just before the window when recent incident cases are recorded late) contribute their whole follow-up
+    from diagnosis (cohort element), all other patients only their follow-up inside the window (period
+    element); every follow-up is closed at 1 Jan last+1. Early intervals are then dominated by the recent
+    cohort, later ones by the window. With c1..c2 inside the window it equals period analysis.
     """
     if period_years is not None and estimator != "lifetable":
-        raise SurvivalError("period analysis is available with the life-table estimator only")
+        raise SurvivalError("period and hybrid analysis are available with the life-table estimator only")
+    if hybrid_cohort_years is not None and period_years is None:
+        raise SurvivalError("hybrid analysis needs the period window (period_years) as well")
     entry = None
     if period_years is not None:
-        data, entry, kept = _period_window(data, period_years)
+        data, entry, kept = _period_window(data, period_years, hybrid_cohort_years)
         if standardise_age_years is not None:
             standardise_age_years = standardise_age_years[kept]
     if estimator == "lifetable" and breaks_years is None:
@@ -165,24 +175,38 @@ def net_survival(
     return pl.concat(frames)
 
 
+def _year_start(data: SurvivalData, year: int) -> float:
+    """Day of 1 January of ``year`` on the data's calendar clock."""
+    if data.calendar == "date":
+        return float(np.datetime64(f"{year}-01-01", "D").astype(np.int64))
+    return (year - 1970) * DAYS_PER_YEAR
+
+
 def _period_window(
-    data: SurvivalData, period_years: tuple[int, int]
+    data: SurvivalData, period_years: tuple[int, int], cohort_years: tuple[int, int] | None = None
 ) -> tuple[SurvivalData, np.ndarray, np.ndarray]:
-    """Patients with follow-up inside the calendar years, their exit and death cropped, and their entry."""
+    """Patients with follow-up inside the calendar years, their exit and death cropped, and their entry.
+
+    ``cohort_years`` (hybrid analysis): patients diagnosed in those years enter at diagnosis (entry 0)."""
     first, last = period_years
     if last < first:
         raise SurvivalError(f"period {first}:{last}: the last year is before the first")
-    if data.calendar == "date":
-        start_day, end_day = (
-            float(np.datetime64(f"{year}-01-01", "D").astype(np.int64)) for year in (first, last + 1)
-        )
+    start_day, end_day = _year_start(data, first), _year_start(data, last + 1)
+    if cohort_years is not None:
+        c1, c2 = cohort_years
+        if c2 < c1 or c2 > last:
+            raise SurvivalError(
+                f"hybrid cohort years {c1}:{c2}: need FIRST <= LAST <= the window's last year"
+            )
+        recent = (data.date_days >= _year_start(data, c1)) & (data.date_days < _year_start(data, c2 + 1))
+        start = np.where(recent, np.minimum(data.date_days, start_day), start_day)
     else:
-        start_day, end_day = ((first - 1970) * DAYS_PER_YEAR, (last + 1 - 1970) * DAYS_PER_YEAR)
+        start = np.full(len(data), start_day)
     entry, exit_time, died, keep = calendar_window(
         date_days=data.date_days,
         time_days=data.time_days,
         dead=data.dead,
-        start_day=start_day,
+        start_day=start,
         end_day=end_day,
     )
     if not keep.any():

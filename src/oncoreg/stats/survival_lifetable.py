@@ -246,15 +246,40 @@ def _cumulative_at(runs: HazardRuns, person: NDArray[np.int64], time: FloatArray
 def _limits(
     surv: FloatArray, se: FloatArray, *, conf_level: float, conf_type: ConfType
 ) -> tuple[FloatArray, FloatArray]:
-    """popEpi ``comp.st.conf.ints``: limits from S and the SE of S."""
+    """popEpi ``comp.st.conf.ints``: limits from S and the SE of S.
+
+    log-log: θ = log(−log S), SE(θ) = SE/(S |log S|), limits exp(−exp(θ ± z SE(θ))), computed on that scale
+    so that S near 1 (SE(θ) huge) gives finite limits in [0, 1] instead of overflowing ``S ** exp(…)``.
+    Where log-log is undefined (S ≥ 1, possible for net survival, or S ≤ 0) the log limits are used; where
+    SE = 0 both limits are S. NaN estimates give NaN limits.
+    """
+    surv = np.asarray(surv, dtype=np.float64)
+    se = np.asarray(se, dtype=np.float64)
     z = float(norm.ppf(0.5 + conf_level / 2.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if conf_type == "plain":
-            lower, upper = surv - z * se, surv + z * se
-        elif conf_type == "log":
-            lower, upper = surv * np.exp(-z * se / surv), surv * np.exp(z * se / surv)
-        else:
-            factor = se / (np.abs(np.log(surv)) * surv)
-            lower, upper = surv ** np.exp(z * factor), surv ** np.exp(-z * factor)
-    same = se == 0
+    known = np.isfinite(surv) & np.isfinite(se)
+    positive = known & (surv > 0)
+    safe = np.where(positive, surv, 1.0)
+    safe_se = np.where(known, se, 0.0)
+    if conf_type == "plain":
+        lower, upper = surv - z * se, surv + z * se
+    else:
+        log_lower = safe * np.exp(-z * safe_se / safe)
+        log_upper = safe * np.exp(np.minimum(z * safe_se / safe, _MAX_EXPONENT))
+        lower = np.where(positive, log_lower, np.where(known, 0.0, np.nan))
+        upper = np.where(positive, log_upper, np.where(known, 0.0, np.nan))
+        if conf_type == "log-log":
+            inside = positive & (surv < 1.0) & (safe_se > 0)
+            s_in = np.where(inside, surv, 0.5)
+            minus_log = -np.log(s_in)
+            theta = np.log(minus_log)
+            sigma = np.where(inside, safe_se, 0.0) / (s_in * minus_log)
+            high = np.minimum(theta + z * sigma, _MAX_EXPONENT)
+            low = np.maximum(theta - z * sigma, -_MAX_EXPONENT)
+            lower = np.where(inside, np.exp(-np.exp(high)), lower)
+            upper = np.where(inside, np.exp(-np.exp(low)), upper)
+    same = known & (se == 0)
     return np.where(same, surv, lower), np.where(same, surv, upper)
+
+
+_MAX_EXPONENT = 700.0
+"""Cap of an exponent so that ``exp`` stays finite (exp(700) ≈ 1e304)."""

@@ -114,10 +114,12 @@ def calendar_window(
     date_days: NDArray[np.float64],
     time_days: NDArray[np.float64],
     dead: NDArray[np.bool_],
-    start_day: float,
+    start_day: float | NDArray[np.float64],
     end_day: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
     """Period window: (entry, exit, dead, keep) with follow-up restricted to calendar days [start, end).
+
+    ``start_day`` may be one value per patient (hybrid analysis: the diagnosis day for the cohort element).
 
     ``keep`` is false for patients with no follow-up inside the window (diagnosed after ``end`` or exit
     on or before ``start``), who are dropped as NORDCAN's period file does.
