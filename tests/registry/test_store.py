@@ -223,3 +223,14 @@ def test_deleting_a_person_with_tumours_is_a_conflict(registry: Registry) -> Non
         with pytest.raises(ConflictError, match="refused by the database"):
             reg.delete_person(eva.person_id, version=1, reason="mistake")
         assert reg.person(eva.person_id, as_of=datetime(2100, 1, 1, tzinfo=UTC)) is not None
+
+
+def test_notification_source_types_match_ingest() -> None:
+    """Every stream ingest produces can be read back through the service's schema."""
+    from typing import get_args
+
+    from oncoreg.ingest.schema import SOURCE_TYPES
+    from oncoreg.registry.schemas import NotificationCreate
+
+    allowed = set(get_args(NotificationCreate.model_fields["source_type"].annotation))
+    assert set(SOURCE_TYPES) == allowed

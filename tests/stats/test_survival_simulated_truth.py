@@ -158,18 +158,17 @@ def test_truth_lies_in_the_ci_of_the_large_strata(compared: pl.DataFrame) -> Non
 def test_coverage_across_all_strata_is_near_95_percent(compared: pl.DataFrame) -> None:
     """Coverage over every stratum with ≥ 30 patients is near 95% and not by huge intervals: the standardised
     errors (estimate − truth)/SE have SD near 1. (Measured, scale 0.01 seed 3: 92 strata, coverage 94.6%,
-    z mean −0.42, SD 1.01; scale 0.05 seed 5: 356 strata, 95.8%, −0.26, 0.95.)"""
+    z mean −0.42, SD 1.01; scale 0.05 seed 5: 356 strata, 95.8%, −0.26, 0.95.) The truth is the mean of
+    exp(−H) over the stratum's own patients, so only the event randomness separates estimate and truth and
+    coverage may exceed the nominal 95%: the test bounds it from below and the z spread from above."""
     usable = compared.filter(pl.col("n") >= 30, pl.col("std_err") > 0)
     assert usable.height >= 60
     coverage = float(usable["covered"].mean())  # type: ignore[arg-type]
-    assert 0.88 <= coverage <= 0.99
-    assert 0.75 < float(usable["z"].std()) < 1.3  # type: ignore[arg-type]
+    assert coverage >= 0.88
+    assert float(usable["z"].std()) < 1.3  # type: ignore[arg-type]
     assert abs(float(usable["z"].mean())) < 0.6  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    reason="simulator: incidence dated before an already drawn other-cause death (see module doc)"
-)
 def test_pooled_five_year_net_survival_is_unbiased(cohort: pl.DataFrame, rate_table: RateTable) -> None:
     """All patients 2000-2019 pooled (the most precise comparison, SE ≈ 0.008): the per-tumour truth is in the
     CI. The simulator's artefact shows here (scale 0.01: z ≈ −4; scale 0.05: −5.9 before censoring deaths
@@ -203,9 +202,6 @@ def test_other_cause_mortality_later_in_follow_up_matches_the_rate_table(
     assert 0.9 < _other_cause_o_over_e(cohort, rate_table, 1e6) < 1.15
 
 
-@pytest.mark.xfail(
-    reason="simulator: incidence dated before an already drawn other-cause death (see module doc)"
-)
 def test_other_cause_mortality_just_after_diagnosis_matches_the_rate_table(
     cohort: pl.DataFrame, rate_table: RateTable
 ) -> None:

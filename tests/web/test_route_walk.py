@@ -48,7 +48,13 @@ def api_routes(app: FastAPI) -> list[tuple[str, str, frozenset[Role] | None]]:
 
 
 def _url(path: str, seeded: Seeded, target_user: int) -> str:
-    return path.replace("{person_id}", str(seeded.person_id)).replace("{user_id}", str(target_user))
+    return (
+        path.replace("{person_id}", str(seeded.person_id))
+        .replace("{user_id}", str(target_user))
+        .replace("{tumour_id}", str(seeded.tumour_id))
+        .replace("{task_id}", "1")
+        .replace("{message_id}", "1")
+    )  # workbench
 
 
 def _call(client: TestClient, method: str, url: str, token: str) -> int:

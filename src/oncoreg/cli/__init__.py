@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from oncoreg.cli import checks, codes, ingest, mp, screening, serve, simulate, snapshot, stats
+from oncoreg.cli import checks, codes, demo, ingest, mp, run, screening, serve, simulate, snapshot, stats
 from oncoreg.errors import OncoregError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("demo")(demo.demo)
 app.add_typer(codes.app, name="codes")
 app.add_typer(stats.app, name="stats")
 app.add_typer(checks.app, name="checks")
@@ -28,6 +29,7 @@ app.add_typer(mp.app, name="mp")
 app.add_typer(screening.app, name="screening")
 app.command("simulate")(simulate.simulate)
 app.command("ingest")(ingest.ingest)
+app.command("run")(run.run)
 app.command("snapshot")(snapshot.snapshot)
 app.command("evaluate")(snapshot.evaluate)
 app.command("serve")(serve.serve)

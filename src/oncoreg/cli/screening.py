@@ -14,14 +14,26 @@ from typing import Annotated
 
 import typer
 
+from oncoreg.cli import screening_ops
 from oncoreg.errors import Problem, ValidationFailed
 
-app = typer.Typer(help="Screening programmes: next recommended action from a history.", no_args_is_help=True)
+app = typer.Typer(
+    help="Screening programmes: next actions, indicators, interval cancers, invitations, failsafe.",
+    no_args_is_help=True,
+)
 
 
 @app.callback()
 def screening() -> None:
-    """Screening programmes: next recommended action from a history."""
+    """Screening programmes: next actions, indicators, interval cancers, invitations, failsafe."""
+
+
+# The operational commands live in their own module; they are verbs of the same group.
+app.command("kpi")(screening_ops.kpi_command)
+app.command("interval-cancers")(screening_ops.interval_cancers_command)
+app.command("invite")(screening_ops.invite_command)
+app.command("overdue")(screening_ops.overdue_command)
+app.command("nightly")(screening_ops.nightly_command)
 
 
 class ProgrammeName(StrEnum):

@@ -31,6 +31,13 @@ def simulate(
     messages: Annotated[
         bool, typer.Option("--messages/--no-messages", help="Also write the source messages.")
     ] = True,
+    screening: Annotated[
+        bool,
+        typer.Option(
+            "--screening/--no-screening",
+            help="Simulate the breast, cervix and colorectal screening programmes (screen-detected cancers).",
+        ),
+    ] = True,
 ) -> None:
     """Simulate a synthetic Norway with ground truth: persons, tumours, deaths, treatments, messages."""
     from rich.console import Console
@@ -56,6 +63,7 @@ def simulate(
             end_year=end_year,
             progress=advance,
             write_messages=messages,
+            screening=screening,
         )
     console.print(
         f"wrote {summary.persons} persons, {summary.tumours} tumours, {summary.deaths} deaths, "

@@ -21,7 +21,7 @@ from oncoreg.codes.basis import check_basis
 from oncoreg.consolidation.best import best_fields
 from oncoreg.consolidation.changes import TUMOUR_FIELDS, tumour_changes
 from oncoreg.consolidation.conflicts import conflict_tasks
-from oncoreg.consolidation.dco import cancer_cause, dco_candidates
+from oncoreg.consolidation.dco import cancer_cause, dco_candidates, with_certified_cancer
 from oncoreg.consolidation.features import describes_tumour, recording_features
 from oncoreg.consolidation.grouping import group_tumours
 from oncoreg.consolidation.incidence import IncidenceRule, incidence_dates
@@ -116,7 +116,9 @@ def consolidate(
     (:mod:`.matching`), DCO (:mod:`.dco`), conflicts (:mod:`.conflicts`).
     """
     opts = options or ConsolidationOptions()
-    notes = conform_notifications(notifications).filter(pl.col("person_id").is_not_null())
+    notes = with_certified_cancer(
+        conform_notifications(notifications).filter(pl.col("person_id").is_not_null())
+    )
     notes = notes.unique("notification_id", keep="first").sort("notification_id")
     rows = _described(notes)
     fields, provenance = best_fields(rows)
@@ -218,7 +220,7 @@ def touched_persons(*, new_notifications: pl.DataFrame, stored_notifications: pl
     """Persons an incremental run must re-derive: those of the new notifications, plus every person with a
     cancer death certificate (their trace-back wait may have ended since the last run)."""
     new = new_notifications.filter(pl.col("person_id").is_not_null())["person_id"]
-    waiting = stored_notifications.filter(
+    waiting = with_certified_cancer(conform_notifications(stored_notifications)).filter(
         (pl.col("source_type") == "death_certificate") & cancer_cause() & pl.col("person_id").is_not_null()
     )["person_id"]
     return pl.concat([new, waiting]).unique().sort()

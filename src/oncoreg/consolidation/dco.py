@@ -18,12 +18,33 @@ import polars as pl
 from oncoreg.consolidation.review import tumour_tasks
 from oncoreg.consolidation.rules import dco_map
 
-__all__ = ["cancer_cause", "dco_candidates"]
+__all__ = ["cancer_cause", "dco_candidates", "with_certified_cancer"]
 
 
 def cancer_cause() -> pl.Expr:
     """True for an ICD-10 code of a malignant neoplasm (C00-C97)."""
     return pl.col("icd10").fill_null("").str.contains(r"^C\d")
+
+
+def with_certified_cancer(notes: pl.DataFrame) -> pl.DataFrame:
+    """Death certificates whose underlying cause is not a cancer but whose contributing causes
+    (``secondary_codes``, ``;``-joined) name one take the first such code as their ``icd10``: a cancer
+    mentioned anywhere on the certificate is traced back (and may become a DCO tumour)."""
+    if "secondary_codes" not in notes.columns:
+        return notes
+    contributing = (
+        pl.col("secondary_codes")
+        .fill_null("")
+        .str.split(";")
+        .list.eval(pl.element().str.strip_chars().filter(pl.element().str.contains(r"^C\d")))
+        .list.first()
+    )
+    return notes.with_columns(
+        pl.when((pl.col("source_type") == "death_certificate") & ~cancer_cause())
+        .then(pl.coalesce(contributing, pl.col("icd10")))
+        .otherwise(pl.col("icd10"))
+        .alias("icd10")
+    )
 
 
 def _map_cause(frame: pl.DataFrame) -> pl.DataFrame:

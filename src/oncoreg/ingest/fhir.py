@@ -9,6 +9,7 @@ valid JSON, ``resourceType`` Bundle with a ``type``, ``identifier.value``, a ``P
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from oncoreg.ingest.fields import LATERALITIES, STAGES, Fields, detail
@@ -31,6 +32,11 @@ IDENTIFIER_SYSTEMS = {
     "urn:oid:2.16.578.1.12.4.1.4.2": "dnr",
 }
 HNR_SYSTEM = "http://oncoreg.org/fhir/NamingSystem/hnr/"
+#: The Bundle's own identifier in text that is not valid JSON (a line cut short): recovered for the
+#: quarantine record, so the sender can be asked for that message again.
+_BUNDLE_ID = re.compile(
+    rb'^\{"resourceType":\s*"Bundle",\s*"identifier":\s*\{[^{}]*?"value":\s*"([^"\\]{1,100})"'
+)
 
 
 def _answer(item: dict[str, Any]) -> str | None:
@@ -74,6 +80,9 @@ def parse(content: bytes, *, fields: Fields, outcome: ParseOutcome) -> None:
         fields.problem(
             "content", content[:60].decode("utf-8", "replace"), "json.valid", f"not valid JSON: {exc}"
         )
+        found = _BUNDLE_ID.match(content.lstrip())
+        if found is not None:
+            outcome.salvaged_id = found.group(1).decode("utf-8", "replace")
         return
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         kind = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__

@@ -50,6 +50,9 @@ class ParseOutcome:
     """
 
     external_id: str | None = None
+    #: the identifier found in a message that could not be parsed (e.g. a FHIR line cut short); kept in
+    #: ``message.external_id`` for the quarantine record, never taken as a parsed identifier
+    salvaged_id: str | None = None
     sender: str | None = None
     sent_date: date | None = None
     notifications: list[dict[str, Any]] = field(default_factory=list)

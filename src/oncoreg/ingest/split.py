@@ -33,6 +33,8 @@ def classify(path: Path) -> tuple[str, str] | None:
     for part in reversed(path.parent.parts):
         if part in SOURCES:
             return part, message_format
+    if path.parts and path.parts[0] == "truth":  # a simulator's ground truth, never a feed
+        return None
     return ("generic", "csv") if message_format == "csv" else None
 
 

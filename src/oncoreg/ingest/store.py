@@ -277,25 +277,58 @@ def commit_batch(
         if entries:
             connection.execute(sa.insert(QUARANTINE), entries)
         facts = [
-            {"b_id": mid, "b_external": outcome.external_id, "b_sender": outcome.sender}
+            (mid, outcome.external_id, outcome.salvaged_id, outcome.sender)
             for mid, outcome in results
-            if outcome.external_id is not None or outcome.sender is not None
+            if outcome.external_id is not None
+            or outcome.salvaged_id is not None
+            or outcome.sender is not None
         ]
         if facts:
-            connection.execute(
-                sa.update(MESSAGE_INGEST)
-                .where(MESSAGE_INGEST.c.message_id == sa.bindparam("b_id"))
-                .values(external_id=sa.bindparam("b_external")),
-                facts,
-            )
-            connection.execute(
-                sa.update(MESSAGES)
-                .where(MESSAGES.c.message_id == sa.bindparam("b_id"))
-                .values(sender=sa.bindparam("b_sender")),
-                facts,
-            )
+            _record_facts(connection, facts)
         checkpoint("process-commit")
     checkpoint("process")
+
+
+def _record_facts(
+    connection: sa.Connection, facts: Sequence[tuple[int, str | None, str | None, str | None]]
+) -> None:
+    """The identifier each message carries (``message`` also keeps a salvaged one) and its sender.
+
+    On PostgreSQL one set-based ``UPDATE ... FROM (VALUES ...)`` per table and chunk (one statement per
+    message costs a round trip each); SQLite runs in-process, where executemany is as fast."""
+    if connection.dialect.name != "postgresql":
+        params = [{"b_id": i, "b_external": e, "b_own": e or v, "b_sender": s} for i, e, v, s in facts]
+        connection.execute(
+            sa.update(MESSAGE_INGEST)
+            .where(MESSAGE_INGEST.c.message_id == sa.bindparam("b_id"))
+            .values(external_id=sa.bindparam("b_external")),
+            params,
+        )
+        connection.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.message_id == sa.bindparam("b_id"))
+            .values(sender=sa.bindparam("b_sender"), external_id=sa.bindparam("b_own")),
+            params,
+        )
+        return
+    for start in range(0, len(facts), 2000):
+        values = sa.values(
+            sa.column("b_id", sa.Integer),
+            sa.column("b_external", sa.String),
+            sa.column("b_own", sa.String),
+            sa.column("b_sender", sa.String),
+            name="facts",
+        ).data([(i, e, e or v, s) for i, e, v, s in facts[start : start + 2000]])
+        connection.execute(
+            sa.update(MESSAGE_INGEST)
+            .where(MESSAGE_INGEST.c.message_id == values.c.b_id)
+            .values(external_id=values.c.b_external)
+        )
+        connection.execute(
+            sa.update(MESSAGES)
+            .where(MESSAGES.c.message_id == values.c.b_id)
+            .values(sender=values.c.b_sender, external_id=values.c.b_own)
+        )
 
 
 # -- reading back ---------------------------------------------------------------------------------------

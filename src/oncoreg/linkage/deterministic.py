@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from oncoreg.linkage.records import normalise_name
-from oncoreg.registry.identifiers import classify_identifier
+from oncoreg.registry.identifiers import IdentifierInfo, classify_identifier
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,13 @@ def contradiction_rules() -> tuple[ContradictionRule, ...]:
     )
 
 
+@lru_cache(maxsize=1 << 21)
+def classify_cached(value: str, as_of: date) -> IdentifierInfo:
+    """:func:`oncoreg.registry.identifiers.classify_identifier` on ``as_of``, remembered per process: a
+    pipeline run classifies the same identifiers in several steps (training, linkage, new persons)."""
+    return classify_identifier(value, as_of=as_of)
+
+
 def classify_identifiers(values: pl.Series, *, as_of: date | None = None) -> pl.DataFrame:
     """``given_identifier, identifier, identifier_type, identifier_valid`` for each distinct value.
 
@@ -70,7 +77,8 @@ def classify_identifiers(values: pl.Series, *, as_of: date | None = None) -> pl.
     digits; ``identifier_type`` is fnr, dnr, hnr or invalid.
     """
     distinct = values.drop_nulls().unique().sort().to_list()
-    infos = [classify_identifier(value, as_of=as_of) for value in distinct]
+    day = as_of if as_of is not None else date.today()
+    infos = [classify_cached(value, day) for value in distinct]
     return pl.DataFrame(
         {
             "given_identifier": distinct,

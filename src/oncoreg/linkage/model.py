@@ -113,7 +113,9 @@ def duckdb_api() -> Any:
     """A Splink DuckDB backend on a fresh in-memory database (nothing is fetched or written to disk)."""
     from splink import DuckDBAPI
 
-    return DuckDBAPI(connection=duckdb.connect(":memory:"))
+    connection = duckdb.connect(":memory:")
+    connection.execute("SET enable_progress_bar = false")  # DuckDB would draw it on stdout
+    return DuckDBAPI(connection=connection)
 
 
 def smooth(settings: dict[str, Any], *, m_floor: float, u_floor: float, note: str = "") -> dict[str, Any]:

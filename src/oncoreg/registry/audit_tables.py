@@ -111,7 +111,10 @@ class ReviewTask(Base):
     """Something the rules could not settle, waiting for a registrar."""
 
     __tablename__ = "review_task"
-    __table_args__ = (sa.Index("ix_review_task_state", "state", "kind"),)
+    __table_args__ = (
+        sa.Index("ix_review_task_state", "state", "kind"),
+        sa.Index("ix_review_task_subject", "subject_type", "subject_id"),
+    )
 
     task_id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
@@ -124,6 +127,7 @@ class ReviewTask(Base):
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    details: Mapped[dict[str, Any] | None]  # migration 0004: candidates, conflicting values, notifications
 
 
 class CheckResult(Base):

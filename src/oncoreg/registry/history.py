@@ -9,8 +9,8 @@ A link exists at ``T`` when its last row at or before ``T`` is an insert.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -100,3 +100,72 @@ def changes(connection: sa.Connection, *, entity: Entity, entity_id: int) -> lis
             .order_by(HISTORY.c.changed_at, HISTORY.c.history_id)
         )
     )
+
+
+#: One change for :func:`record_changes`: ``(entity_id, before, after)`` or with a ``related_id`` fourth.
+StateChange = (
+    tuple[int, dict[str, Any] | None, dict[str, Any] | None]
+    | tuple[int, dict[str, Any] | None, dict[str, Any] | None, int | None]
+)
+
+
+def json_state(mapping: dict[str, Any]) -> dict[str, Any]:
+    """A row as a history state: dates and times as ISO text, everything else as is."""
+    return {
+        key: value.isoformat() if isinstance(value, date | datetime) else value
+        for key, value in mapping.items()
+    }
+
+
+def change_rows(
+    *,
+    entity: Entity,
+    changes: Iterable[StateChange],
+    changed_at: datetime,
+    changed_by: str,
+    reason: str,
+) -> list[dict[str, Any]]:
+    """History rows for many changes of one entity type; the action follows from the states
+    (no ``before``: insert; no ``after``: delete; both: update). Same rules as the service's writes."""
+    if not reason.strip():
+        raise ValueError("every change needs a reason")
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        entity_id, before, after = change[0], change[1], change[2]
+        related = change[3] if len(change) > 3 else None
+        if before is None and after is None:
+            continue
+        action: Action = "insert" if before is None else "delete" if after is None else "update"
+        rows.append(
+            history_row(
+                entity=entity,
+                entity_id=entity_id,
+                related_id=related,
+                action=action,
+                changed_at=changed_at,
+                changed_by=changed_by,
+                reason=reason,
+                before=before,
+                after=after,
+            )
+        )
+    return rows
+
+
+def record_changes(
+    connection: sa.Connection,
+    *,
+    entity: Entity,
+    changes: Iterable[StateChange],
+    changed_at: datetime,
+    changed_by: str,
+    reason: str,
+    batch_size: int = 5000,
+) -> int:
+    """Append the history rows of many changes (bulk writers: the pipeline); returns how many."""
+    rows = change_rows(
+        entity=entity, changes=changes, changed_at=changed_at, changed_by=changed_by, reason=reason
+    )
+    for start in range(0, len(rows), batch_size):
+        record(connection, rows[start : start + batch_size])
+    return len(rows)

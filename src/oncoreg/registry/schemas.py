@@ -8,7 +8,7 @@ Codes are checked for form here (``C50.9``, ``8500``); whether a code exists is 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,13 +128,15 @@ class TumourPublic(TumourFields):
 class NotificationCreate(_Model):
     """One notification as the source gave it."""
 
+    # the streams of oncoreg.ingest.schema.SOURCE_TYPES (reference/norway.md §2)
     source_type: Literal[
         "pathology",
         "clinical",
         "death_certificate",
-        "patient_administrative",
+        "patient_admin",
         "radiotherapy",
         "systemic_therapy",
+        "population_register",
         "screening",
     ]
     message_id: int | None = None
@@ -191,6 +193,7 @@ class MessagePublic(_Model):
     content_hash: str
     stored_path: str | None
     status: str
+    external_id: str | None = None  # migration 0004: the identifier the message carries
 
 
 class HistoryEntry(_Model):
@@ -226,6 +229,7 @@ class ReviewTaskCreate(_Model):
     subject_type: Literal["person", "tumour", "notification", "message"]
     subject_id: int
     reason: str
+    details: dict[str, Any] | None = None  # migration 0004: candidates, conflicting values, notifications
 
 
 class ReviewTaskPublic(ReviewTaskCreate):

@@ -20,12 +20,13 @@ import sqlalchemy as sa
 
 from oncoreg.config import Settings
 from oncoreg.errors import PermissionDenied
-from oncoreg.registry import audit_tables, migrate
+from oncoreg.registry import audit_tables, migrate, screening_tables
 from oncoreg.registry.schemas import Channel
 from oncoreg.registry.session import RegistrySession
 from oncoreg.registry.tables import Base
 
-_REGISTERED = audit_tables.History  # importing audit_tables registers it on Base.metadata
+# importing these modules registers their tables on Base.metadata
+_REGISTERED = (audit_tables.History, screening_tables.ScreeningProgramme)
 CHANNELS = ("cli", "web", "api", "batch")
 
 

@@ -64,6 +64,45 @@ class Person(Base):
     reserved_risk_factors: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime]
+    merged_into: Mapped[int | None]  # migration 0004: the person a merged (retired) person went into
+
+
+class PersonIdentifier(Base):
+    """An identifier a person is also known by (migration 0004): H-numbers remembered from linkage."""
+
+    __tablename__ = "person_identifier"
+
+    person_identifier_id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.person_id"), index=True)
+    identifier: Mapped[str] = mapped_column(sa.String(20), index=True)
+    identifier_type: Mapped[str] = mapped_column(sa.String(8))  # hnr | fnr | dnr
+    notification_id: Mapped[int | None]  # the notification that taught it
+    created_at: Mapped[datetime]
+
+
+class PipelineRun(Base):
+    """One run of the registration pipeline (migration 0004): who, when, what and its report."""
+
+    __tablename__ = "pipeline_run"
+
+    run_id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    user_name: Mapped[str] = mapped_column(sa.String(100))
+    directory: Mapped[str | None] = mapped_column(sa.String(500))
+    rebuild: Mapped[bool]
+    status: Mapped[str] = mapped_column(sa.String(12))  # running | finished | failed
+    report: Mapped[dict[str, Any] | None]
+
+
+class PipelineState(Base):
+    """A named document the pipeline keeps between runs (migration 0004), e.g. the linkage model."""
+
+    __tablename__ = "pipeline_state"
+
+    name: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    document: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime]
 
 
 class Residence(Base):
@@ -95,6 +134,7 @@ class Message(Base):
     status: Mapped[str] = mapped_column(
         sa.String(12), index=True
     )  # received | accepted | quarantined | duplicate
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))  # migration 0004: the message's own id
 
 
 class IngestRun(Base):

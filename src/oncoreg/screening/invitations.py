@@ -25,7 +25,7 @@ from datetime import date
 
 import polars as pl
 
-from oncoreg.screening.parameters import programme_parameters
+from oncoreg.screening.parameters import OPS_PROGRAMMES, programme_parameters
 
 #: One row per letter due.
 BATCH: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -48,20 +48,68 @@ class Pause:
     catch_up_per_day: int = 10_000
 
 
-def letter_history(*, events: pl.DataFrame) -> pl.DataFrame:
+#: Tests whose kind :func:`letter_history` reports as ``last_test_kind`` (code = index + 1; 0 = other).
+_TEST_KINDS = ("mammography", "imaging", "biopsy", "cytology", "hpv", "hpv_cytology", "colposcopy", "fit")
+_KIND_BITS = 16
+
+
+def letter_history(*, events: pl.DataFrame | pl.LazyFrame, as_of: date | None = None) -> pl.DataFrame:
     """Per person and programme: letters and tests so far (person_id, programme, rounds,
-    last_invitation, last_reminder, information_letter, last_test, last_test_kind, exited)."""
-    letters = pl.col("type").is_in(["invitation", "kit_sent"])
-    tests = pl.col("type").is_in(["screen", "sample", "fit_result"])
-    return events.group_by("person_id", "programme").agg(
-        (pl.col("type") == "invitation").sum().cast(pl.Int32).alias("rounds"),
-        pl.col("date").filter(letters).max().alias("last_invitation"),
-        pl.col("date").filter(pl.col("type") == "reminder").max().alias("last_reminder"),
-        (pl.col("type") == "information_letter").any().alias("information_letter"),
-        pl.col("date").filter(tests).max().alias("last_test"),
-        pl.col("test").filter(tests).get(pl.col("date").filter(tests).arg_max()).alias("last_test_kind"),
-        (pl.col("type") == "colonoscopy").any().alias("exited"),
+    last_invitation, last_reminder, information_letter, last_test, last_test_kind, exited).
+
+    Events after ``as_of`` (when given) are ignored. One pass: each row becomes a few integer columns (a
+    date or null per kind of event; the last test as ``day · 16 + kind code``, so its maximum carries the
+    kind of the latest test) grouped on one integer key ``person_id · 4 + programme code``, which keeps
+    every aggregation a plain ``max``/``sum`` (Polars' fast path) instead of per-group filtered lists."""
+    codes = {name: code for code, name in enumerate(OPS_PROGRAMMES)}
+    kind, day = pl.col("type"), pl.col("date").cast(pl.Int32)
+    tests = kind.is_in(["screen", "sample", "fit_result"])
+    test_code = pl.col("test").replace_strict(
+        {name: code + 1 for code, name in enumerate(_TEST_KINDS)}, default=0, return_dtype=pl.Int64
     )
+    frame = events.lazy()
+    if as_of is not None:
+        frame = frame.filter(pl.col("date") <= as_of)
+    grouped = (
+        frame.filter(pl.col("programme").is_in(OPS_PROGRAMMES))
+        .select(
+            (
+                pl.col("person_id").cast(pl.Int64) * 4
+                + pl.col("programme").replace_strict(codes, return_dtype=pl.Int64)
+            ).alias("_key"),
+            (kind == "invitation").cast(pl.Int32).alias("rounds"),
+            pl.when(kind == "invitation").then(day).alias("last_invitation"),
+            pl.when(kind == "reminder").then(day).alias("last_reminder"),
+            (kind == "information_letter").alias("information_letter"),
+            pl.when(tests).then(day.cast(pl.Int64) * _KIND_BITS + test_code).alias("_last_test"),
+            (kind == "colonoscopy").alias("exited"),
+        )
+        .group_by("_key")
+        .agg(
+            pl.col("rounds").sum(),
+            pl.col("last_invitation", "last_reminder", "_last_test").max(),
+            pl.col("information_letter", "exited").max(),
+        )
+    )
+    names = pl.Series(["", *_TEST_KINDS])
+    return (
+        grouped.select(
+            (pl.col("_key") // 4).alias("person_id"),
+            (pl.col("_key") % 4)
+            .replace_strict(dict(enumerate(OPS_PROGRAMMES)), return_dtype=pl.String)
+            .alias("programme"),
+            pl.col("rounds").cast(pl.Int32),
+            pl.col("last_invitation").cast(pl.Date),
+            pl.col("last_reminder").cast(pl.Date),
+            pl.col("information_letter"),
+            (pl.col("_last_test") // _KIND_BITS).cast(pl.Int32).cast(pl.Date).alias("last_test"),
+            (pl.col("_last_test") % _KIND_BITS)
+            .replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+            .replace("", None)
+            .alias("last_test_kind"),
+            pl.col("exited"),
+        )
+    ).collect()
 
 
 def _birthday(age: int) -> pl.Expr:

@@ -66,7 +66,7 @@ def nightly_run(
     )
     seconds["population"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    history = letter_history(events=events.filter(pl.col("date") <= as_of))
+    history = letter_history(events=events, as_of=as_of)
     due = pl.concat(
         [
             due_letters(target=target.filter(pl.col("programme") == p), history=history, programme=p)

@@ -229,9 +229,13 @@ def excess_hazards(
     return {"h1": early * total, "h2": h2, "h3": model.parameters["late_excess_factor"] * h2}
 
 
-def cumulative_excess(*, h1: np.ndarray, h2: np.ndarray, h3: np.ndarray, t: float) -> np.ndarray:
-    """Cumulative excess hazard ``H(t)`` at ``t`` years."""
-    total: np.ndarray = h1 * min(t, 1.0) + h2 * np.clip(t - 1.0, 0, 4.0) + h3 * np.clip(t - 5.0, 0, 5.0)
+def cumulative_excess(*, h1: np.ndarray, h2: np.ndarray, h3: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+    """Cumulative excess hazard ``H(t)`` at ``t`` years (a scalar or one time per tumour; H = 0 for t ≤ 0)."""
+    total: np.ndarray = (
+        h1 * np.clip(t, 0, 1.0)
+        + h2 * np.clip(np.asarray(t) - 1.0, 0, 4.0)
+        + h3 * np.clip(np.asarray(t) - 5.0, 0, 5.0)
+    )
     return total
 
 

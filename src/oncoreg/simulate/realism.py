@@ -6,6 +6,8 @@ default: below that, Poisson noise alone exceeds the ±10% band too often). MV% 
 published window, or over all simulated years when the run does not cover it; 5-year relative survival is
 compared with the true net survival (mean of exp(-H(5)), ages 0–89, non-DCO malignant tumours) of patients
 diagnosed in the published period (or the run's last five years).
+Screening programme indicators (``screening_realism``: participation, recall, detection, positivity, ...)
+are added when the run wrote ``screening_events.parquet``, over all simulated years.
 ``within`` = |simulated/published − 1| ≤ 10%.
 """
 
@@ -75,7 +77,49 @@ def realism_report(*, truth_dir: Path, scale: float, min_expected: float = 300.0
                 "source": figure["source"],
             }
         )
+    rows.extend(_screening_rows(truth_dir=truth_dir, years=simulated_years))
     return pl.DataFrame(rows, schema_overrides={"sex": pl.Int8})
+
+
+def _screening_sex(programme: str, measure: str) -> int:
+    if programme != "colorectal" or measure.endswith("_women"):
+        return 2
+    return 1 if measure.endswith("_men") else 0
+
+
+def _screening_rows(*, truth_dir: Path, years: list[int]) -> list[dict[str, object]]:
+    """Programme indicators (participation, recall, positivity, ...) of the screening stage, when it ran:
+    measure ``screening_<name>``, site the programme, over the whole run; only measures with a published
+    figure."""
+    events_path = truth_dir / "screening_events.parquet"
+    if not events_path.exists() or not years:
+        return []
+    from oncoreg.simulate.screening import ScreeningConfig, ScreeningResult, screening_realism
+
+    result = ScreeningResult(
+        tumours=pl.DataFrame(),
+        events=pl.read_parquet(events_path),
+        truth=pl.read_parquet(truth_dir / "screening_tumours.parquet"),
+        start_year=years[0],
+        end_year=years[-1],
+        config=ScreeningConfig.default(),
+    )
+    table = screening_realism(result=result, persons=pl.read_parquet(truth_dir / "persons.parquet"))
+    table = table.filter(pl.col("published").is_not_null() & pl.col("simulated").is_not_null())
+    return [
+        {
+            "measure": f"screening_{row['measure']}",
+            "period": f"{years[0]}-{years[-1]}",
+            "sex": _screening_sex(row["programme"], row["measure"]),
+            "site": row["programme"],
+            "published": float(row["published"]),
+            "simulated": round(float(row["simulated"]), 4),
+            "ratio": round(float(row["simulated"]) / float(row["published"]), 4),
+            "within": abs(float(row["simulated"]) / float(row["published"]) - 1) <= TOLERANCE,
+            "source": row["source"],
+        }
+        for row in table.iter_rows(named=True)
+    ]
 
 
 def write_report(*, report: pl.DataFrame, out_dir: Path) -> tuple[Path, Path]:

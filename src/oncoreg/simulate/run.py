@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +36,22 @@ from oncoreg.simulate.population import (
 )
 from oncoreg.simulate.schema import DEATHS, MESSAGES_TRUTH, MOVES, TREATMENTS, TUMOURS
 from oncoreg.simulate.tables import available_years, counties, population_targets
-from oncoreg.simulate.truth import deaths_frame, finish_truth, treatments_frame, tumours_frame
-from oncoreg.simulate.tumours import draw_tumours, new_tumours
+from oncoreg.simulate.truth import (
+    MODEL_COLUMNS,
+    apply_screening,
+    deaths_frame,
+    finish_truth,
+    shift_treatments,
+    treatments_frame,
+    tumours_frame,
+)
+from oncoreg.simulate.tumours import death_certificate_tumours, draw_tumours, new_tumours
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
+
+#: Years of clinical tumours simulated after the period for the screening stage (sojourn means 3-5 years).
+LOOKAHEAD_YEARS = 6
 
 POPULATION_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "year": pl.Int16,
@@ -102,6 +114,7 @@ def simulate(
     end_year: int,
     progress: Progress | None = None,
     write_messages: bool = True,
+    screening: bool = True,
 ) -> SimulationSummary:
     """Simulate Norway from 1 January ``start_year`` to 31 December ``end_year`` at ``scale`` (1.0 = all).
 
@@ -123,6 +136,10 @@ def simulate(
     summary = SimulationSummary(out_dir=out_dir, years=list(years))
     writer = _message_writer() if write_messages else None
     summary.messages_hook = "called" if writer is not None else "not installed"
+    stage = (
+        out_dir / ".simulate-stage"
+    )  # the year's frames until the messages are written; removed at the end
+    stage.mkdir(parents=True, exist_ok=True)
     streams = {
         "deaths": StreamingTable(truth / "deaths.parquet", DEATHS),
         "moves": StreamingTable(truth / "moves.parquet", MOVES),
@@ -158,7 +175,7 @@ def simulate(
     tumour_icd10 = np.zeros(0, dtype="<U6")
     next_tumour = 1
     for y_index, year in enumerate(years):
-        start, next_start = day_of(year), day_of(year + 1)
+        next_start = day_of(year + 1)
         alive = store.alive()
         counts = cell_counts(store=store, rows=alive, year=year, munis=munis)
         streams["population"].write(_population_rows(year, counts, county_codes))
@@ -170,25 +187,18 @@ def simulate(
             rng=rngs.stream(seed=seed, stage="deaths", year=year),
         )
         provisional = np.minimum(other, store["cancer_death"][alive]).astype(np.int64)
-        persons, groups = draw_tumours(
+        persons, groups, incidence = draw_tumours(
             model=model,
             store=store,
             rows=alive,
+            at_risk_until=provisional,
             year=year,
             scale_rng=rngs.stream(seed=seed, stage="incidence", year=year),
             rng=rngs.stream(seed=seed, stage="tumours", year=year),
         )
-        position = np.searchsorted(alive, persons)
-        latest = np.minimum(provisional[position], next_start - 1)
         tumour_rng = rngs.stream(seed=seed, stage="tumours", year=10_000 + year)
         new = new_tumours(
-            model=model,
-            store=store,
-            persons=persons,
-            groups=groups,
-            latest_exit=latest,
-            year_start=start,
-            rng=tumour_rng,
+            model=model, store=store, persons=persons, groups=groups, incidence=incidence, rng=tumour_rng
         )
         new["tumour_id"] = np.arange(next_tumour, next_tumour + persons.size, dtype=np.int64)
         next_tumour += persons.size
@@ -203,24 +213,31 @@ def simulate(
         dead_rows = alive[dies]
         dead_day = death_day[dies]
         by_cancer = cancer_all[dies] <= other[dies]
-        # death-certificate-only: malignant new tumours of persons dying this year, exact share of cases
-        malignant = new["behaviour"] == 3
-        person_death = np.full(persons.size, NO_DATE, dtype=np.int64)
+        # death-certificate-only: extra malignant tumours of persons dying this year without a new tumour,
+        # dco_share of all malignant cases (extra, so no diagnosed patient's outcome decides the choice)
+        new["dco"] = np.zeros(persons.size, dtype=bool)
+        malignant = float((new["behaviour"] == 3).sum())
+        n_dco = rngs.stochastic_round(
+            np.array([parameters["dco_share"] / (1 - parameters["dco_share"]) * malignant]), rng=tumour_rng
+        )[0]
+        undiagnosed = ~np.isin(dead_rows, persons)
+        dco = death_certificate_tumours(
+            model=model,
+            store=store,
+            dead_rows=dead_rows[undiagnosed],
+            dead_day=dead_day[undiagnosed],
+            year=year,
+            n=int(n_dco),
+            rng=tumour_rng,
+        )
+        dco["tumour_id"] = np.arange(next_tumour, next_tumour + dco["row"].size, dtype=np.int64)
+        next_tumour += dco["row"].size
+        tumour_icd10 = np.concatenate([tumour_icd10, dco["icd10"].astype("<U6")])
+        new = {key: np.concatenate([value, dco[key]]) for key, value in new.items()}
+        persons, groups = new["row"], new["group"]
         person_death_lookup = np.full(store.size, NO_DATE, dtype=np.int64)
         person_death_lookup[dead_rows] = dead_day
         person_death = person_death_lookup[persons]
-        eligible = np.flatnonzero(malignant & (person_death < next_start))
-        n_dco = int(
-            rngs.stochastic_round(np.array([parameters["dco_share"] * malignant.sum()]), rng=tumour_rng)[0]
-        )
-        dco_index = tumour_rng.permutation(eligible)[: min(n_dco, eligible.size)]
-        new["dco"] = np.zeros(persons.size, dtype=bool)
-        new["dco"][dco_index] = True
-        new["incidence"][dco_index] = person_death[dco_index]
-        new["basis"][dco_index] = 0
-        from oncoreg.simulate.tumours import completed_age
-
-        new["age"] = completed_age(new["birth"], new["incidence"])
         store.arrays["exit"][dead_rows] = dead_day
         store.arrays["exit_reason"][dead_rows] = 1
         store.arrays["n_tumours"][persons] += 1
@@ -286,36 +303,116 @@ def simulate(
             issuer=issuer,
             rng=migration_rng,
         )
-        for name, frame in (("deaths", deaths), ("moves", moves), ("treatments", treatments)):
+        for name, frame in (("deaths", deaths), ("moves", moves)):
             streams[name].write(frame)
-        # INTEGRATION POINT (screening): call oncoreg.simulate.screening.simulate_screening(persons=...,
-        # tumours=..., start_year=year, end_year=year, rng=rngs.stream(seed=seed, stage="screening",
-        # year=year)) here, before the messages, since a screen-detected tumour moves its incidence date.
-        # Not yet called: it needs the year's whole target population and its effect on DCO and
-        # treatment dates must be reconciled first.
+        # messages come after the screening stage (it may move incidence dates): stage the year's frames
         tumour_frames.append(tumours)
+        write_parquet(treatments, stage / f"treatments_{year}.parquet")
         if writer is not None:
             referenced = np.unique(
                 np.concatenate(
                     [persons, dead_rows, born, emigrants, immigrants, moves["person_id"].to_numpy() - 1]
                 )
             )
-            messages = writer(
-                out_dir=out_dir,
-                year=year,
-                persons=persons_frame(store=store, rows=referenced, municipality_codes=munis.codes),
-                tumours=tumours.drop(["site_group", "h1", "h2", "h3"]),
-                deaths=deaths,
-                moves=moves,
-                treatments=treatments,
-                rng=rngs.stream(seed=seed, stage="messages", year=year),
-                config=_message_config(),
-            )
-            streams["messages"].write(messages)
+            persons_now = persons_frame(store=store, rows=referenced, municipality_codes=munis.codes)
+            for name, frame in (("persons", persons_now), ("deaths", deaths), ("moves", moves)):
+                write_parquet(frame, stage / f"{name}_{year}.parquet")
         if progress is not None:
             progress(y_index + 1, len(years), f"{year}: {alive.size} persons, {persons.size} tumours")
         log.info("year %d: %d alive, %d tumours, %d deaths", year, alive.size, persons.size, dead_rows.size)
     final = store.alive()
+    all_persons = persons_frame(store=store, rows=np.arange(store.size), municipality_codes=munis.codes)
+    tumours_all = pl.concat(tumour_frames) if tumour_frames else pl.DataFrame(schema=TUMOURS)
+    screening_result = None
+    shifts = pl.DataFrame(schema={"tumour_id": pl.Int64, "shift_days": pl.Int32})
+    if screening:
+        from oncoreg.simulate.screening import simulate_screening
+
+        # clinical tumours of the years after the period, so that screens near its end find as many as in a
+        # steady state; only those found within the period are kept (their deaths fall after it)
+        first_future = next_tumour
+        for future_year in range(end_year + 1, end_year + 1 + LOOKAHEAD_YEARS):
+            persons, groups, incidence = draw_tumours(
+                model=model,
+                store=store,
+                rows=final,
+                at_risk_until=np.full(final.size, NO_DATE, dtype=np.int64),
+                year=future_year,
+                scale_rng=rngs.stream(seed=seed, stage="incidence", year=future_year),
+                rng=rngs.stream(seed=seed, stage="tumours", year=future_year),
+            )
+            tumour_rng = rngs.stream(seed=seed, stage="tumours", year=10_000 + future_year)
+            new = new_tumours(
+                model=model, store=store, persons=persons, groups=groups, incidence=incidence, rng=tumour_rng
+            )
+            new["tumour_id"] = np.arange(next_tumour, next_tumour + persons.size, dtype=np.int64)
+            new["dco"] = np.zeros(persons.size, dtype=bool)
+            next_tumour += persons.size
+            tumour_frames.append(tumours_frame(new=new, store=store, municipality_codes=munis.codes))
+            treatments = treatments_frame(
+                new=new,
+                model=model,
+                exit_day=np.full(persons.size, NO_DATE, dtype=np.int64),
+                municipality_codes=munis.codes,
+                store=store,
+                rng=rngs.stream(seed=seed, stage="treatments", year=future_year),
+            )
+            write_parquet(treatments, stage / f"treatments_{future_year}.parquet")
+        screening_result = simulate_screening(
+            persons=all_persons,
+            tumours=pl.concat(tumour_frames).drop(MODEL_COLUMNS),
+            start_year=start_year,
+            end_year=end_year,
+            rng=rngs.stream(seed=seed, stage="screening", year=start_year),
+        )
+        tumours_all, shifts = apply_screening(
+            tumours=pl.concat(tumour_frames), screened=screening_result.tumours
+        )
+        tumours_all = tumours_all.filter((pl.col("tumour_id") < first_future) | pl.col("screen_detected"))
+        store.arrays["n_tumours"][
+            tumours_all["person_id"].to_numpy()[tumours_all["tumour_id"].to_numpy() >= first_future] - 1
+        ] += 1
+    incidence_year = tumours_all["incidence_date"].dt.year()
+    for year in years:
+        tumours = tumours_all.filter(incidence_year == year)
+        treatments = shift_treatments(
+            treatments=pl.scan_parquet(stage / "treatments_*.parquet")
+            .filter(pl.col("tumour_id").is_in(tumours["tumour_id"].implode()))
+            .collect(),
+            shifts=shifts,
+        ).sort("tumour_id", "start_date", "kind")
+        streams["treatments"].write(treatments)
+        if writer is None:
+            continue
+        staged = {
+            name: pl.read_parquet(stage / f"{name}_{year}.parquet") for name in ("persons", "deaths", "moves")
+        }
+        moved_in = all_persons.join(staged["persons"], on="person_id", how="anti").join(
+            tumours.select("person_id").unique(), on="person_id", how="semi"
+        )
+        messages = writer(
+            out_dir=out_dir,
+            year=year,
+            persons=pl.concat([staged["persons"], moved_in]).sort("person_id"),
+            tumours=tumours.drop(MODEL_COLUMNS),
+            deaths=staged["deaths"],
+            moves=staged["moves"],
+            treatments=treatments,
+            rng=rngs.stream(seed=seed, stage="messages", year=year),
+            config=_message_config(),
+        )
+        streams["messages"].write(messages)
+    if screening_result is not None:
+        if writer is not None:
+            from oncoreg.simulate.screening import write_screening_files
+
+            streams["messages"].write(
+                write_screening_files(out_dir=out_dir, result=screening_result, persons=all_persons)
+            )
+        else:
+            write_parquet(screening_result.events, truth / "screening_events.parquet")
+            write_parquet(screening_result.truth, truth / "screening_tumours.parquet")
+    shutil.rmtree(stage)
     streams["population"].write(
         _population_rows(
             end_year + 1, cell_counts(store=store, rows=final, year=end_year + 1, munis=munis), county_codes
@@ -324,13 +421,10 @@ def simulate(
     for name, stream in streams.items():
         stream.close()
         setattr(summary, name, stream.rows) if hasattr(summary, name) else None
-    write_parquet(
-        persons_frame(store=store, rows=np.arange(store.size), municipality_codes=munis.codes),
-        truth / "persons.parquet",
-    )
+    write_parquet(all_persons, truth / "persons.parquet")
     summary.persons = store.size
     summary.tumours = finish_truth(
-        tumour_frames=tumour_frames, store=store, model=model, truth=truth, end_day=day_of(end_year + 1) - 1
+        tumour_frames=[tumours_all], store=store, model=model, truth=truth, end_day=day_of(end_year + 1) - 1
     )
     rate_table(years=years).write_csv(truth / "ratetable.csv", float_precision=10)
     return summary

@@ -37,6 +37,9 @@ OTHER_CAUSES = (
     ("K74.6", 2),
 )
 TREATMENT_DELAYS = {"surgery": (20.0, 0.0), "radiotherapy": (45.0, 30.0), "systemic": (35.0, 120.0)}
+#: Columns of the year's tumour frames beyond TUMOURS: the model's site group, excess hazards per year in
+#: [0, 1), [1, 5), [5, 10) years after the clinical diagnosis, and the screening lead time (years).
+MODEL_COLUMNS = ["site_group", "h1", "h2", "h3", "lead_years"]
 
 
 def deaths_frame(
@@ -98,7 +101,13 @@ def tumours_frame(
         }
     )
     extra = pl.DataFrame(
-        {"site_group": new["group"].astype(np.int16), "h1": new["h1"], "h2": new["h2"], "h3": new["h3"]}
+        {
+            "site_group": new["group"].astype(np.int16),
+            "h1": new["h1"],
+            "h2": new["h2"],
+            "h3": new["h3"],
+            "lead_years": np.zeros(new["row"].size),
+        }
     )
     return pl.concat([conform(frame, TUMOURS), extra], how="horizontal")
 
@@ -145,6 +154,48 @@ def treatments_frame(
     return conform(frame, TREATMENTS)
 
 
+def apply_screening(*, tumours: pl.DataFrame, screened: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Take the screening stage's incidence date, age, basis, stage and ``screen_detected`` into the tumours.
+
+    A screen-detected tumour is diagnosed ``lead`` days before its clinical date; its death (drawn from
+    the clinical date) is unchanged, so its true net survival from the new date is ``exp(-H(t - lead))``
+    (``lead_years``). It is no longer death-certificate-only (the screen gave a histology). Returns the
+    tumours and ``(tumour_id, shift_days)`` of the screen-detected ones (shift ≤ 0) for their treatments.
+    """
+    found = screened.filter(pl.col("screen_detected")).select(
+        "tumour_id",
+        pl.col("incidence_date").alias("_incidence"),
+        pl.col("age").alias("_age"),
+        pl.col("basis").alias("_basis"),
+        pl.col("stage").alias("_stage"),
+    )
+    joined = tumours.join(found, on="tumour_id", how="left", maintain_order="left")
+    hit = pl.col("_incidence").is_not_null()
+    shift = (pl.col("_incidence") - pl.col("incidence_date")).dt.total_days()
+    updated = joined.with_columns(
+        pl.when(hit).then(-shift / 365.25).otherwise(pl.col("lead_years")).alias("lead_years"),
+        pl.coalesce("_incidence", "incidence_date").alias("incidence_date"),
+        pl.coalesce("_age", "age").alias("age"),
+        pl.coalesce("_basis", "basis").alias("basis"),
+        pl.coalesce("_stage", "stage").alias("stage"),
+        (hit | pl.col("screen_detected")).alias("screen_detected"),
+        (pl.col("dco") & ~hit).alias("dco"),
+    )
+    shifts = joined.filter(hit).select("tumour_id", shift.cast(pl.Int32).alias("shift_days"))
+    return updated.select(tumours.columns), shifts
+
+
+def shift_treatments(*, treatments: pl.DataFrame, shifts: pl.DataFrame) -> pl.DataFrame:
+    """Move the treatments of screen-detected tumours by their tumour's ``shift_days``."""
+    moved = treatments.join(shifts, on="tumour_id", how="left", maintain_order="left").with_columns(
+        pl.col("shift_days").fill_null(0)
+    )
+    days = pl.duration(days=pl.col("shift_days"))
+    return moved.with_columns(
+        (pl.col("start_date") + days).alias("start_date"), (pl.col("end_date") + days).alias("end_date")
+    ).select(treatments.columns)
+
+
 def finish_truth(
     *, tumour_frames: list[pl.DataFrame], store: PersonStore, model: CancerModel, truth: Path, end_day: int
 ) -> int:
@@ -159,9 +210,11 @@ def finish_truth(
         pl.Series("vital_status", vital), to_dates(follow_up_end).alias("exit_date")
     )
     h = {c: tumours[c].to_numpy() for c in ("h1", "h2", "h3")}
-    tumours = tumours.with_columns(pl.Series("net_survival_5y", np.exp(-cumulative_excess(**h, t=5.0))))
-    model_columns = ["site_group", "h1", "h2", "h3"]
-    write_parquet(tumours.drop(model_columns), truth / "tumours.parquet")
+    lead = tumours["lead_years"].to_numpy()
+    tumours = tumours.with_columns(
+        pl.Series("net_survival_5y", np.exp(-cumulative_excess(**h, t=5.0 - lead)))
+    )
+    write_parquet(tumours.drop(MODEL_COLUMNS), truth / "tumours.parquet")
     write_parquet(net_survival(tumours=tumours, model=model), truth / "net_survival.parquet")
     return tumours.height
 
@@ -170,11 +223,12 @@ def net_survival(*, tumours: pl.DataFrame, model: CancerModel) -> pl.DataFrame:
     """True net survival at 1, 5, 10 years by entity (and all sites, entity 0), sex and 5-year period."""
     included = tumours.filter((pl.col("behaviour") == 3) & ~pl.col("dco") & (pl.col("age") < 90))
     h = {c: included[c].to_numpy() for c in ("h1", "h2", "h3")}
+    lead = included["lead_years"].to_numpy()
     frame = included.select(
         "entity",
         "sex",
         (pl.col("incidence_date").dt.year() // 5 * 5).alias("period_start"),
-        *[pl.Series(f"s{t}", np.exp(-cumulative_excess(**h, t=float(t)))) for t in (1, 5, 10)],
+        *[pl.Series(f"s{t}", np.exp(-cumulative_excess(**h, t=t - lead))) for t in (1, 5, 10)],
     )
     by_entity = frame.group_by("entity", "sex", "period_start").agg(
         pl.len().alias("n"), *[pl.col(f"s{t}").mean() for t in (1, 5, 10)]

@@ -2,7 +2,8 @@
 
 See :mod:`oncoreg.simulate.cancers` for the rates and attributes. Persons are drawn per sex × 5-year age
 cell without replacement with weight ``second_primary_rr`` for those with an earlier tumour
-(Efraimidis–Spirakis keys ``log(u) / w``); a drawn site group equal to the person's previous one is handed
+(Efraimidis–Spirakis keys ``log(u) / w``) among those still at risk on a candidate day drawn uniformly over
+the year, which becomes the incidence day; a drawn site group equal to the person's previous one is handed
 to the next person of the cell in key order (the registry would not count it as a new primary).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from oncoreg.simulate.cancers import (
     N_AGE_GROUPS,
@@ -18,7 +20,7 @@ from oncoreg.simulate.cancers import (
     excess_death_times,
     tumour_attributes,
 )
-from oncoreg.simulate.population import PersonStore, birth_years
+from oncoreg.simulate.population import PersonStore, birth_years, day_of
 from oncoreg.simulate.rng import stochastic_round
 
 
@@ -38,11 +40,23 @@ def draw_tumours(
     model: CancerModel,
     store: PersonStore,
     rows: npt.NDArray[np.int64],
+    at_risk_until: npt.NDArray[np.int64],
     year: int,
     scale_rng: np.random.Generator,
     rng: np.random.Generator,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Persons (rows of the store, alive on 1 January) with a new tumour in ``year`` and its site group."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Persons (rows of the store, alive on 1 January) with a new tumour in ``year``, its site group and
+    its incidence day.
+
+    Every person gets a candidate day uniform over the year; only persons still at risk that day
+    (candidate < ``at_risk_until``, the already drawn day of death) can be chosen. The chosen (person,
+    day) pairs are thus uniform over the at-risk person-time, independent of the person's death after
+    the candidate day, so mortality after diagnosis follows the life table (rejection sampling).
+    """
+    year_start = day_of(year)
+    n_days = day_of(year + 1) - year_start
+    candidate = year_start + np.floor(rng.random(rows.size) * n_days).astype(np.int64)
+    at_risk = candidate < at_risk_until
     sex = store["sex"][rows].astype(np.int64)
     age = year - 1 - birth_years(store["birth"][rows])
     cell = (sex - 1) * N_AGE_GROUPS + age_group(age)
@@ -50,28 +64,29 @@ def draw_tumours(
     expected = model.rates(year) * population[np.newaxis]
     counts = stochastic_round(expected, rng=scale_rng)  # [group, sex, age group]
     weight = np.where(store["n_tumours"][rows] > 0, model.parameters["second_primary_rr"], 1.0)
-    key = np.log(rng.random(rows.size)) / weight
+    key = np.where(at_risk, np.log(rng.random(rows.size)) / weight, -np.inf)
     order = np.lexsort((-key, cell))
     sorted_cell = cell[order]
     rank = np.arange(rows.size) - np.searchsorted(sorted_cell, sorted_cell, side="left")
     wanted = counts.sum(axis=0).reshape(-1)
-    selected = rank < wanted[sorted_cell]
+    cell_size = np.bincount(cell[at_risk], minlength=2 * N_AGE_GROUPS)  # at-risk persons first per cell
+    selected = rank < np.minimum(wanted, cell_size)[sorted_cell]
     chosen = order[selected]
     chosen = chosen[np.argsort(cell[chosen], kind="stable")]
     groups = np.zeros(chosen.size, dtype=np.int64)
     position = 0
     for c in range(2 * N_AGE_GROUPS):
-        n_cell = int(min(wanted[c], population.reshape(-1)[c]))
+        n_cell = int(min(wanted[c], cell_size[c]))
         if n_cell == 0:
             continue
         labels = np.repeat(np.arange(counts.shape[0]), counts[:, c // N_AGE_GROUPS, c % N_AGE_GROUPS])
         groups[position : position + n_cell] = rng.permutation(labels)[:n_cell]
         position += n_cell
     persons = rows[chosen]
+    incidence = candidate[chosen]
     # a group equal to the person's previous one goes to the next person of the cell in key order instead
     next_rank = wanted.copy()
     cell_start = np.searchsorted(sorted_cell, np.arange(2 * N_AGE_GROUPS), side="left")
-    cell_size = np.bincount(sorted_cell, minlength=2 * N_AGE_GROUPS)
     for _ in range(5):
         clash = np.flatnonzero(store["last_group"][persons] == groups)
         if clash.size == 0:
@@ -82,10 +97,12 @@ def draw_tumours(
         within = np.arange(clash.size) - np.searchsorted(clash_cell, clash_cell, side="left")
         take = next_rank[clash_cell] + within
         usable = take < cell_size[clash_cell]
-        persons[clash[usable]] = rows[order[cell_start[clash_cell[usable]] + take[usable]]]
+        replacement = order[cell_start[clash_cell[usable]] + take[usable]]
+        persons[clash[usable]] = rows[replacement]
+        incidence[clash[usable]] = candidate[replacement]
         next_rank += np.bincount(clash_cell, minlength=next_rank.size)
     keep = store["last_group"][persons] != groups
-    return persons[keep], groups[keep]
+    return persons[keep], groups[keep], incidence[keep]
 
 
 def new_tumours(
@@ -94,13 +111,11 @@ def new_tumours(
     store: PersonStore,
     persons: npt.NDArray[np.int64],
     groups: npt.NDArray[np.int64],
-    latest_exit: npt.NDArray[np.int64],
-    year_start: int,
+    incidence: npt.NDArray[np.int64],
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Incidence dates (uniform between 1 January and ``latest_exit``), attributes and excess-death dates."""
-    span = latest_exit - year_start + 1
-    incidence = (year_start + np.floor(rng.random(persons.size) * span)).astype(np.int32)
+    """Attributes and excess-death dates of tumours with the incidence days of :func:`draw_tumours`."""
+    incidence = incidence.astype(np.int32)
     birth = store["birth"][persons]
     age = completed_age(birth, incidence)
     sex = store["sex"][persons]
@@ -121,3 +136,48 @@ def new_tumours(
         "cancer_death": death_day,
         **attributes,
     }
+
+
+def death_certificate_tumours(
+    *,
+    model: CancerModel,
+    store: PersonStore,
+    dead_rows: npt.NDArray[np.int64],
+    dead_day: npt.NDArray[np.int64],
+    year: int,
+    n: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """``n`` malignant tumours known only from the death certificate, among the persons dying in ``year``.
+
+    A person is drawn with weight equal to their malignant incidence rate (sex × 5-year age at death), the
+    site group in proportion to the group rates of that cell; incidence = death date, basis 0, ``dco``
+    true. They are extra tumours, so choosing them does not depend on the outcome of any diagnosed patient
+    (turning diagnosed patients who then die into DCO cases would bias their survival upwards).
+    """
+    in_situ = set(model.mix.filter(pl.col("behaviour") < 3)["site_group"].to_list())
+    malignant = np.array([name not in in_situ for name in model.groups["site_group"].to_list()])
+    rates = model.rates(year) * malignant[:, np.newaxis, np.newaxis]  # [group, sex, age group]
+    sex = store["sex"][dead_rows].astype(np.int64) - 1
+    age = completed_age(store["birth"][dead_rows], dead_day)
+    cell_rates = rates[:, sex, age_group(age)]  # [group, person]
+    total = cell_rates.sum(axis=0)
+    with np.errstate(divide="ignore"):
+        key = np.log(rng.random(dead_rows.size)) / total
+    chosen = np.sort(np.argsort(-key, kind="stable")[: min(n, int((total > 0).sum()))])
+    cumulative = np.cumsum(cell_rates[:, chosen], axis=0) / total[chosen]
+    groups = (rng.random(chosen.size) >= cumulative).sum(axis=0).clip(0, malignant.size - 1)
+    keep = store["last_group"][dead_rows[chosen]] != groups
+    chosen, groups = chosen[keep], groups[keep]
+    tumours = new_tumours(
+        model=model,
+        store=store,
+        persons=dead_rows[chosen],
+        groups=groups.astype(np.int64),
+        incidence=dead_day[chosen],
+        rng=rng,
+    )
+    tumours["cancer_death"] = np.full(chosen.size, np.inf)
+    tumours["basis"] = np.zeros(chosen.size, dtype=np.int8)
+    tumours["dco"] = np.ones(chosen.size, dtype=bool)
+    return tumours

@@ -1,4 +1,4 @@
-"""Joinpoint regression of rates over time (NCI Joinpoint's grid search, permutation test and BIC).
+"""Joinpoint regression of rates over time (NCI Joinpoint's grid search, permutation test, BIC/BIC3/WBIC).
 
 Model (Kim, Fay, Feuer, Midthune, Stat Med 2000;19:335-351; ``reference/statistics.md`` §5), for ``k``
 joinpoints ``tau_1 < ... < tau_k`` placed on observed ``x`` values::
@@ -16,7 +16,23 @@ Model selection:
   against H1 ``k = kb`` with the statistic ``(SSE_ka - SSE_kb) / SSE_kb`` whose null distribution comes from
   permuting the weighted residuals of the ``ka`` fit; reject at ``alpha / (K - ka)`` -> ``ka += 1``, else
   ``kb -= 1``; stop when equal (Joinpoint >= 3.0);
-* ``"bic"``: minimise ``BIC(k) = ln(SSE_k / n) + 2 (k + 1) ln(n) / n``.
+* ``"bic"``: minimise ``BIC(k) = ln(SSE_k / n) + (2k + 2) ln(n) / n`` (``2k + 2`` parameters: intercept,
+  slope, ``k`` slope changes and ``k`` joinpoints; Joinpoint's "Notation" page);
+* ``"bic3"``: minimise ``BIC3(k) = ln(SSE_k / n) + (3k + 2) ln(n) / n`` (Joinpoint's harsher BIC3, Kim & Kim
+  2016);
+* ``"wbic"``: minimise the weighted BIC of Joinpoint >= 4.7 (Kim, Chen, Midthune et al., J Appl Stat
+  2023;50(9):1992-2013; Joinpoint's "Weighted BIC (WBIC)" help page)
+  ``WBIC(k) = ln(SSE_k / n) + ((2 + R2max) k + 2) ln(n) / n = (1 - R2max) BIC(k) + R2max BIC3(k)``, where
+  ``R2max = max_i R2_i`` over the ``k`` joinpoints of the best ``k``-joinpoint fit and ``R2_i`` is the partial
+  R2 of the hinge ``z_i = (x - tau_i)^+`` given ``1, x`` on the (weighted) data of the two segments that meet
+  at ``tau_i``, ``tau_{i-1} <= x <= tau_{i+1}`` (``tau_0``, ``tau_{k+1}`` the first and last x)::
+
+      R2_i = {y'(I - H0) z_i}^2 / ({y'(I - H0) y} {z_i'(I - H0) z_i}),   H0 the projection on (1, x);
+
+  the weight is 0 for ``k = 0``, so all three criteria agree there.
+
+The criteria floor ``SSE_k`` at ``1e-12`` of the weighted total sum of squares (rounding level), so exact fits
+tie and the penalty decides; ``sse_by_k`` keeps the unfloored values.
 
 Per segment ``APC = 100 (exp(b) - 1)`` with the slope ``b`` and a t interval on ``n - 2k - 2`` degrees of
 freedom (joinpoints taken as fixed). Over ``[start, end]``:
@@ -39,7 +55,9 @@ from scipy import stats as sps
 from oncoreg.errors import Problem, ValidationFailed
 
 FloatArray = npt.NDArray[np.float64]
-Selection = Literal["permutation", "bic"]
+Selection = Literal["permutation", "bic", "bic3", "wbic"]
+SELECTIONS = ("permutation", "bic", "bic3", "wbic")
+SSE_FLOOR = 1e-12  # relative to the weighted total sum of squares
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,9 @@ class JoinpointFit:
     selection: str
     sse_by_k: dict[int, float] = field(default_factory=dict)
     bic_by_k: dict[int, float] = field(default_factory=dict)
+    bic3_by_k: dict[int, float] = field(default_factory=dict)
+    wbic_by_k: dict[int, float] = field(default_factory=dict)
+    wbic_weight_by_k: dict[int, float] = field(default_factory=dict)  # R2max of the best k-joinpoint fit
     tests: tuple[tuple[int, int, float, float], ...] = ()  # (ka, kb, p-value, level)
 
 
@@ -102,6 +123,52 @@ def _best_sse(q: FloatArray, y_w: FloatArray, chunk: int = 64) -> tuple[FloatArr
     return np.maximum(best, 0.0), arg
 
 
+def wbic_weight(
+    *, x: FloatArray, log_y: FloatArray, weights: FloatArray, joinpoint_index: npt.NDArray[np.int64]
+) -> float:
+    """WBIC's weight ``R2max``: the largest partial R2 of a hinge given ``1, x`` on its two segments.
+
+    For joinpoint ``i`` (at ``x[joinpoint_index[i]]``) the data are those with
+    ``tau_{i-1} <= x <= tau_{i+1}`` (``tau_0 = x[0]``, ``tau_{k+1} = x[-1]``), scaled by ``sqrt(weights)``;
+    ``R2_i = (r_y . r_z)^2 / (|r_y|^2 |r_z|^2)`` with ``r_y``, ``r_z`` the residuals of ``y`` and
+    ``z_i = (x - tau_i)^+`` after projection on ``(1, x)``, i.e. ``(SSE_line - SSE_bent) / SSE_line`` of the
+    local fit. 0 without joinpoints, and 0 for a joinpoint whose two segments lie on one line to rounding.
+    """
+    if joinpoint_index.size == 0:
+        return 0.0
+    sqrt_w = np.sqrt(weights)
+    bounds = np.concatenate([[0], joinpoint_index, [x.size - 1]])
+    r2 = []
+    for i, at in enumerate(joinpoint_index):
+        part = slice(int(bounds[i]), int(bounds[i + 2]) + 1)
+        sw = sqrt_w[part]
+        y_local = sw * log_y[part]
+        q = np.linalg.qr(np.column_stack([sw, sw * x[part]]))[0]
+        z_local = sw * np.maximum(x[part] - x[at], 0.0)
+        r_y = y_local - q @ (q.T @ y_local)
+        r_z = z_local - q @ (q.T @ z_local)
+        ss_y, ss_z = float(r_y @ r_y), float(r_z @ r_z)
+        if ss_y <= SSE_FLOOR * float(y_local @ y_local) or ss_z == 0.0:
+            r2.append(0.0)
+        else:
+            r2.append(min(float(r_y @ r_z) ** 2 / (ss_y * ss_z), 1.0))
+    return max(r2)
+
+
+def information_criteria(
+    *, sse_by_k: dict[int, float], weight_by_k: dict[int, float], n: int, total: float
+) -> dict[str, dict[int, float]]:
+    """BIC, BIC3 and WBIC per number of joinpoints ``k`` (see the module docstring for the formulas)."""
+    floor = SSE_FLOOR * max(total, np.finfo(np.float64).tiny)
+    per_param = float(np.log(n) / n)
+    fit = {k: float(np.log(max(s, floor) / n)) for k, s in sse_by_k.items()}
+    return {
+        "bic": {k: fit[k] + (2 * k + 2) * per_param for k in fit},
+        "bic3": {k: fit[k] + (3 * k + 2) * per_param for k in fit},
+        "wbic": {k: fit[k] + ((2 + weight_by_k[k]) * k + 2) * per_param for k in fit},
+    }
+
+
 def joinpoint(
     *,
     x: FloatArray | list[float],
@@ -129,6 +196,8 @@ def joinpoint(
         Problem("y", str(ya[i]), "joinpoint.positive", "rates must be > 0 (log scale)", str(i + 1))
         for i in bad[:5]
     ]
+    if selection not in SELECTIONS:
+        problems.append(Problem("selection", str(selection), "joinpoint.selection", " or ".join(SELECTIONS)))
     if problems:
         raise ValidationFailed(problems)
     log_y = np.log(ya)
@@ -156,13 +225,17 @@ def joinpoint(
         sse, arg = _best_sse(q, y_w)
         sse_by_k[k] = float(sse[0])
         best_idx[k] = cands[k][arg[0]]
-    bic_by_k = {
-        k: float(np.log(max(s, 1e-300) / n) + 2 * (k + 1) * np.log(n) / n) for k, s in sse_by_k.items()
+    weight_by_k = {
+        k: wbic_weight(x=xa, log_y=log_y, weights=w, joinpoint_index=idx) for k, idx in best_idx.items()
     }
+    criteria = information_criteria(
+        sse_by_k=sse_by_k, weight_by_k=weight_by_k, n=n, total=float(y_w[:, 0] @ y_w[:, 0])
+    )
     tests: list[tuple[int, int, float, float]] = []
-    if selection == "bic":
-        k_sel = min(bic_by_k, key=lambda k: (bic_by_k[k], k))
-    elif selection == "permutation":
+    if selection in criteria:
+        by_k = criteria[selection]
+        k_sel = min(by_k, key=lambda k: (by_k[k], k))
+    else:
         rng = np.random.default_rng(seed)
         ka, kb = 0, max(bases)
         k_top = kb
@@ -185,10 +258,6 @@ def joinpoint(
             else:
                 kb -= 1
         k_sel = ka
-    else:
-        raise ValidationFailed(
-            [Problem("selection", str(selection), "joinpoint.selection", "permutation or bic")]
-        )
     design = _designs(xa, best_idx[k_sel][None, :])[0]
     xw = design * sqrt_w[:, None]
     beta = np.linalg.lstsq(xw, y_w[:, 0], rcond=None)[0]
@@ -209,7 +278,10 @@ def joinpoint(
         fitted=np.exp(design @ beta),
         selection=selection,
         sse_by_k=sse_by_k,
-        bic_by_k=bic_by_k,
+        bic_by_k=criteria["bic"],
+        bic3_by_k=criteria["bic3"],
+        wbic_by_k=criteria["wbic"],
+        wbic_weight_by_k=weight_by_k,
         tests=tuple(tests),
     )
 

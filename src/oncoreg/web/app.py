@@ -22,10 +22,24 @@ from oncoreg.web.deps import csrf_protect
 from oncoreg.web.errors import install_error_handlers
 from oncoreg.web.logs import RequestLogMiddleware
 from oncoreg.web.routers import admin, auth, home, ops, persons
+from oncoreg.web.routers import explorer as explorer_router
+from oncoreg.web.routers import quality as quality_router
+from oncoreg.web.routers import screening_desk as screening_desk_router
+from oncoreg.web.routers import workbench as workbench_router
 from oncoreg.web.security import SESSION_COOKIE, derive_key
 from oncoreg.web.users import LoginPolicy
 
-ROUTERS = (ops.router, auth.router, home.router, persons.router, admin.router)
+ROUTERS = (
+    ops.router,
+    auth.router,
+    home.router,
+    persons.router,
+    admin.router,
+    workbench_router.router,
+    explorer_router.router,
+    quality_router.router,
+    screening_desk_router.router,
+)
 SESSION_MAX_AGE = 8 * 60 * 60  # seconds; renewed by every response, so an idle session ends after 8 h
 STATIC_PATH = "/static"  # public: vendored scripts and styles, no data
 

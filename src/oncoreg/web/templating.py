@@ -34,6 +34,10 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Home", "/", ALL_ROLES),
     NavItem("Persons", "/persons", frozenset({Role.registrar})),
+    NavItem("Workbench", "/workbench", frozenset({Role.registrar})),
+    NavItem("Explorer", "/explorer", frozenset({Role.statistician, Role.researcher})),
+    NavItem("Data quality", "/quality", frozenset({Role.statistician, Role.researcher, Role.registrar})),
+    NavItem("Screening", "/screening", frozenset({Role.screening_coordinator})),
     NavItem("Users", "/admin/users", frozenset({Role.admin})),
     NavItem("API", "/docs", ALL_ROLES),
 ]

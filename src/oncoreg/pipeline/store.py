@@ -1,0 +1,344 @@
+"""Bulk reads and writes of the pipeline on one connection (SQLAlchemy Core, SQLite and PostgreSQL).
+
+Every change of a person, tumour, notification or tumour–notification link is written together with its
+history row through :func:`oncoreg.registry.history.record_changes` (the same before/after states as the
+``Registry`` service: the ``*Public`` fields, dates as ISO text), in executemany batches, never one
+service call per record. Residence, deaths, remembered identifiers, review tasks and check results have
+no history (as in the service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from oncoreg.consolidation import TUMOUR_FIELDS
+from oncoreg.ingest import store as ingest_store
+from oncoreg.ingest.schema import NOTIFICATIONS, conform_notifications
+from oncoreg.registry import history
+from oncoreg.registry.audit_tables import CheckOverride, CheckResult, ReviewTask
+from oncoreg.registry.schemas import PersonPublic, TumourPublic
+from oncoreg.registry.tables import (
+    Death,
+    Notification,
+    Person,
+    PersonIdentifier,
+    PipelineState,
+    Residence,
+    Tumour,
+    TumourNotification,
+    table_of,
+)
+
+PERSONS = table_of(Person)
+ALIASES = table_of(PersonIdentifier)
+RESIDENCE = table_of(Residence)
+DEATHS = table_of(Death)
+NOTIFICATION = table_of(Notification)
+TUMOURS = table_of(Tumour)
+LINKS = table_of(TumourNotification)
+TASKS = table_of(ReviewTask)
+CHECKS = table_of(CheckResult)
+OVERRIDES = table_of(CheckOverride)
+STATE = table_of(PipelineState)
+BATCH = 5000
+#: Notification columns neither linkage nor consolidation reads: left null in the pipeline's frames.
+UNUSED_COLUMNS = frozenset({"free_text", "detail"})
+
+PERSON_STATE_FIELDS = tuple(PersonPublic.model_fields)
+TUMOUR_STATE_FIELDS = tuple(TumourPublic.model_fields)
+PERSON_FRAME: dict[str, pl.DataType | type[pl.DataType]] = {
+    "person_id": pl.Int64,
+    "identifier": pl.String,
+    "identifier_type": pl.String,
+    "identifier_scheme": pl.String,
+    "first_name": pl.String,
+    "last_name": pl.String,
+    "birth_date": pl.Date,
+    "sex": pl.Int8,
+    "vital_status": pl.String,
+    "death_date": pl.Date,
+    "emigration_date": pl.Date,
+    "reserved_screening_results": pl.Boolean,
+    "reserved_risk_factors": pl.Boolean,
+    "version": pl.Int64,
+}
+TUMOUR_FRAME: dict[str, pl.DataType | type[pl.DataType]] = {**TUMOUR_FIELDS, "version": pl.Int64}
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(rows), BATCH):
+        yield list(rows[start : start + BATCH])
+
+
+def _read(connection: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    result = connection.execute(query)
+    return pl.DataFrame([tuple(row) for row in result], schema=schema, orient="row")
+
+
+# -- reads ---------------------------------------------------------------------------------------------
+
+
+def read_notifications(connection: sa.Connection, *, status: str) -> pl.DataFrame:
+    """The NOTIFICATIONS frame of ``status`` all / unlinked / linked (message_id = the message's own id),
+    without the columns of :data:`UNUSED_COLUMNS` (null)."""
+    query = ingest_store.notifications_query(status=status)
+    query = query.with_only_columns(
+        *(column for column in query.selected_columns if column.key not in UNUSED_COLUMNS)
+    )
+    result = connection.execute(query)
+    names = list(result.keys())
+    frame = pl.DataFrame(
+        [tuple(row) for row in result], schema={name: NOTIFICATIONS[name] for name in names}, orient="row"
+    )
+    return conform_notifications(frame)
+
+
+def read_persons(connection: sa.Connection) -> pl.DataFrame:
+    """Every person (:data:`PERSON_FRAME`) with ``municipality``, the open residence period's."""
+    persons = _read(
+        connection,
+        sa.select(*(PERSONS.c[name] for name in PERSON_FRAME)).order_by(PERSONS.c.person_id),
+        PERSON_FRAME,
+    )
+    residence = _read(
+        connection,
+        sa.select(RESIDENCE.c.person_id, RESIDENCE.c.municipality, RESIDENCE.c.valid_from).where(
+            RESIDENCE.c.valid_to.is_(None)
+        ),
+        {"person_id": pl.Int64, "municipality": pl.String, "valid_from": pl.Date},
+    )
+    current = residence.sort("person_id", "valid_from").unique("person_id", keep="last").drop("valid_from")
+    return persons.join(current, on="person_id", how="left")
+
+
+def read_aliases(connection: sa.Connection) -> pl.DataFrame:
+    """Remembered identifiers: ``person_id, identifier, identifier_type``."""
+    return _read(
+        connection,
+        sa.select(ALIASES.c.person_id, ALIASES.c.identifier, ALIASES.c.identifier_type),
+        {"person_id": pl.Int64, "identifier": pl.String, "identifier_type": pl.String},
+    )
+
+
+def read_tumours(connection: sa.Connection) -> pl.DataFrame:
+    """Every stored tumour (:data:`TUMOUR_FRAME`)."""
+    return _read(
+        connection,
+        sa.select(*(TUMOURS.c[name] for name in TUMOUR_FRAME)).order_by(TUMOURS.c.tumour_id),
+        TUMOUR_FRAME,
+    )
+
+
+def read_links(connection: sa.Connection) -> pl.DataFrame:
+    """Every tumour–notification link."""
+    return _read(
+        connection,
+        sa.select(LINKS.c.tumour_id, LINKS.c.notification_id),
+        {"tumour_id": pl.Int64, "notification_id": pl.Int64},
+    )
+
+
+def read_open_tasks(connection: sa.Connection) -> pl.DataFrame:
+    """Open review tasks: ``task_id, kind, subject_type, subject_id, reason, version``."""
+    return _read(
+        connection,
+        sa.select(
+            TASKS.c.task_id,
+            TASKS.c.kind,
+            TASKS.c.subject_type,
+            TASKS.c.subject_id,
+            TASKS.c.reason,
+            TASKS.c.version,
+        ).where(TASKS.c.state.in_(["open", "assigned"])),
+        {
+            "task_id": pl.Int64,
+            "kind": pl.String,
+            "subject_type": pl.String,
+            "subject_id": pl.Int64,
+            "reason": pl.String,
+            "version": pl.Int64,
+        },
+    )
+
+
+def read_check_results(connection: sa.Connection) -> pl.DataFrame:
+    """Stored check results: ``id`` (tumour), ``rule_id, rule_version, result, message``."""
+    return _read(
+        connection,
+        sa.select(
+            CHECKS.c.tumour_id, CHECKS.c.rule_id, CHECKS.c.rule_version, CHECKS.c.result, CHECKS.c.message
+        ),
+        {
+            "id": pl.Int64,
+            "rule_id": pl.String,
+            "rule_version": pl.String,
+            "result": pl.String,
+            "message": pl.String,
+        },
+    )
+
+
+def read_overrides(connection: sa.Connection) -> pl.DataFrame:
+    """Check overrides: ``id`` (tumour), ``rule_id, rule_version, reviewer, reason``."""
+    return _read(
+        connection,
+        sa.select(
+            OVERRIDES.c.tumour_id,
+            OVERRIDES.c.rule_id,
+            OVERRIDES.c.rule_version,
+            OVERRIDES.c.reviewer,
+            OVERRIDES.c.reason,
+        ),
+        {
+            "id": pl.Int64,
+            "rule_id": pl.String,
+            "rule_version": pl.String,
+            "reviewer": pl.String,
+            "reason": pl.String,
+        },
+    )
+
+
+def read_state(connection: sa.Connection, name: str) -> str | None:
+    """A named pipeline document, or None."""
+    return connection.execute(sa.select(STATE.c.document).where(STATE.c.name == name)).scalar_one_or_none()
+
+
+def write_state(connection: sa.Connection, name: str, document: str, *, now: datetime) -> None:
+    """Store (replace) a named pipeline document."""
+    connection.execute(sa.delete(STATE).where(STATE.c.name == name))
+    connection.execute(sa.insert(STATE), [{"name": name, "document": document, "updated_at": now}])
+
+
+# -- generic entity writes with history ------------------------------------------------------------------
+
+
+def _states(frame: pl.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        history.json_state(row) for row in frame.select([f for f in fields if f in frame.columns]).to_dicts()
+    ]
+
+
+def _sync_sequence(connection: sa.Connection, table: sa.Table, key: str) -> None:
+    """After inserts with explicit ids, move PostgreSQL's sequence past them (SQLite needs nothing)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key}'), "
+                f"GREATEST((SELECT COALESCE(MAX({key}), 0) FROM {table.name}), 1))"
+            )
+        )
+
+
+def apply_entity_changes(
+    connection: sa.Connection,
+    *,
+    entity: history.Entity,
+    table: sa.Table,
+    key: str,
+    state_fields: Sequence[str],
+    changes: EntityChanges,
+    now: datetime,
+    user: str,
+    reason: str,
+) -> None:
+    """Insert, update (whole rows; ``version`` already the new one) and delete rows, with their history."""
+    stamp = {"updated_at": now} if "updated_at" in table.c else {}
+    if changes.inserts.height:
+        inserts = changes.inserts.with_columns(pl.lit(1, pl.Int64).alias("version"))
+        rows = [{**row, **stamp} for row in inserts.to_dicts()]
+        for chunk in _chunks(rows):
+            connection.execute(sa.insert(table), chunk)
+        _sync_sequence(connection, table, key)
+        history.record_changes(
+            connection,
+            entity=entity,
+            changes=[(int(state[key]), None, state) for state in _states(inserts, state_fields)],
+            changed_at=now,
+            changed_by=user,
+            reason=reason,
+        )
+    if changes.updates.height:
+        values = [c for c in changes.updates.columns if c in table.c and c != key]
+        statement = (
+            sa.update(table)
+            .where(table.c[key] == sa.bindparam("b_key"))
+            .values({c: sa.bindparam(f"b_{c}") for c in values} | stamp)
+        )
+        rows = [
+            {"b_key": row[key], **{f"b_{c}": row[c] for c in values}} for row in changes.updates.to_dicts()
+        ]
+        for chunk in _chunks(rows):
+            connection.execute(statement, chunk)
+        history.record_changes(
+            connection,
+            entity=entity,
+            changes=[
+                (int(after[key]), changes.before[int(after[key])], after)
+                for after in _states(changes.updates, state_fields)
+            ],
+            changed_at=now,
+            changed_by=user,
+            reason=reason,
+        )
+    if changes.deletes:
+        ids = changes.deletes
+        for start in range(0, len(ids), BATCH):
+            connection.execute(sa.delete(table).where(table.c[key].in_(ids[start : start + BATCH])))
+        history.record_changes(
+            connection,
+            entity=entity,
+            changes=[(i, changes.before[i], None) for i in ids],
+            changed_at=now,
+            changed_by=user,
+            reason=reason,
+        )
+
+
+@dataclass(frozen=True)
+class EntityChanges:
+    """What turns the stored rows into the desired ones: rows to insert and update, keys to delete, and
+    the stored state (history ``before``) of every updated or deleted key."""
+
+    inserts: pl.DataFrame
+    updates: pl.DataFrame
+    deletes: list[int]
+    before: dict[int, dict[str, Any]]
+
+    @property
+    def count(self) -> int:
+        return self.inserts.height + self.updates.height + len(self.deletes)
+
+
+def diff_entities(
+    *,
+    desired: pl.DataFrame,
+    stored: pl.DataFrame,
+    key: str,
+    compared: Sequence[str],
+    state_fields: Sequence[str],
+    scope: pl.Series | None,
+) -> EntityChanges:
+    """The changes turning ``stored`` (only its rows with keys in ``scope``, when given, may be deleted)
+    into ``desired`` on the ``compared`` columns; updates keep ``desired``'s columns plus ``version``."""
+    in_scope = stored if scope is None else stored.filter(pl.col(key).is_in(scope.implode()))
+    inserts = desired.join(stored.select(key), on=key, how="anti")
+    deleted = in_scope.join(desired.select(key), on=key, how="anti")
+    joined = desired.join(stored.rename({"version": "_version"}), on=key, how="inner", suffix="_stored")
+    differs = pl.lit(False)
+    for column in compared:
+        differs = differs | pl.col(column).ne_missing(pl.col(f"{column}_stored"))
+    changed = joined.filter(differs)
+    updates = changed.select(*desired.columns, (pl.col("_version") + 1).cast(pl.Int64).alias("version"))
+    touched = pl.concat([changed.select(key), deleted.select(key)])
+    befores = stored.join(touched, on=key, how="semi")
+    before = {int(state[key]): state for state in _states(befores, state_fields)}
+    return EntityChanges(
+        inserts=inserts, updates=updates, deletes=[int(i) for i in deleted[key].to_list()], before=before
+    )

@@ -1,0 +1,181 @@
+"""The registrar workbench in Debian's Chromium (Playwright, headless) over a store built by the real
+chain: a tiny simulated country run through ``run_pipeline`` (ingest → link → consolidate → check).
+
+Signs in, resolves a review task with a reason and sees it in the history, overrides a finding, fixes and
+re-ingests a quarantined message. Screenshots of the workbench pages go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from oncoreg.registry import Registry
+from oncoreg.web import users
+from oncoreg.web.roles import Role
+from oncoreg.web.schemas import UserCreate
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PASSWORD = "browser test password"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _seed(data: Path) -> None:
+    """Simulate a tiny country, run the pipeline on it, add a registrar."""
+    from oncoreg.cli import app
+    from oncoreg.pipeline import run_pipeline
+
+    country = data.parent / "country"
+    args = ["simulate", "--scale", "0.002", "--seed", "1", "--start-year", "2020", "--end-year", "2022"]
+    result = CliRunner().invoke(app, [*args, "--out", str(country)])
+    assert result.exit_code == 0, result.output
+    registry = Registry.create(f"sqlite:///{data / 'registry.sqlite'}")
+    try:
+        report = run_pipeline(registry=registry, directory=country, user="pipeline", as_of=date(2026, 1, 1))
+        assert report.quarantined > 0
+        assert sum(report.review_tasks_open.values()) > 0
+        users.create_user(
+            registry,
+            actor="browser test",
+            user=UserCreate(
+                user_name="kari", full_name="Kari Registrar", password=PASSWORD, roles={Role.registrar}
+            ),
+        )
+    finally:
+        registry.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``oncoreg serve`` over the pipeline-built store on a free port; yields the base URL and its log."""
+    data = tmp_path / "data"
+    _seed(data)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ONCOREG_DATA_DIR": str(data),
+        "ONCOREG_ENVIRONMENT": "development",
+        "ONCOREG_SECRET_KEY": "browser-test-secret-" + "w" * 24,
+        "ONCOREG_CONFIG": str(tmp_path / "none.toml"),
+    }
+    env.pop("ONCOREG_DATABASE_URL", None)
+    log = tmp_path / "server.log"
+    command = [
+        sys.executable,
+        "-c",
+        "import typer; from oncoreg.cli.serve import serve; typer.run(serve)",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield f"http://localhost:{port}", log
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_resolve_override_and_fix_quarantine(server: tuple[str, Path], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, log = server
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 860},
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/workbench")
+            expect(page).to_have_url(f"{base}/login?next=/workbench")
+            page.fill("#user_name", "kari")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{base}/workbench")
+            expect(page.locator("#tasks tbody tr").first).to_contain_text("tumour")
+            page.screenshot(path=str(SCREENSHOTS / "workbench-queue.png"), full_page=True)
+
+            # resolve a consolidation conflict with a reason and see it in the tumour's history
+            page.locator("#tasks tbody tr:has-text('tumour') a").first.click()
+            expect(page.locator("h1")).to_contain_text("Review task")
+            page.click("text=Assign to me")
+            expect(page.locator("#task-state")).to_have_text("assigned")
+            page.screenshot(path=str(SCREENSHOTS / "workbench-task.png"), full_page=True)
+            page.fill("#reason", "subsite confirmed from the pathology report")
+            page.click("#resolve-form button[type=submit]")
+            expect(page.locator("h1")).to_contain_text("History of tumour")
+            expect(page.locator("#decisions")).to_contain_text("subsite confirmed from the pathology report")
+            expect(page.locator("#decisions")).to_contain_text("kari")
+            page.fill("#as_of", "2000-01-01")
+            page.click("#as-of-form button[type=submit]")
+            expect(page.locator("#as-of-state")).to_contain_text("did not exist")
+            page.screenshot(path=str(SCREENSHOTS / "workbench-history.png"), full_page=True)
+
+            # override a query finding
+            page.goto(f"{base}/workbench?show=findings")
+            page.locator("#findings tr:has(td.result-query) a").first.click()
+            expect(page.locator("#comparison")).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "workbench-tumour.png"), full_page=True)
+            form = page.locator("#tumour-findings tr:has(td.result-query) form").first
+            form.locator("input[name=reason]").fill("clinical diagnosis accepted: no biopsy taken")
+            form.locator("button").click()
+            expect(page.locator(".flash")).to_contain_text("overridden")
+            expect(page.locator("#tumour-findings")).to_contain_text(
+                "overridden by kari: clinical diagnosis accepted"
+            )
+
+            # fix and re-ingest a quarantined message (a death date in the wrong format)
+            page.goto(f"{base}/workbench?show=quarantine")
+            page.locator("#quarantine tr:has-text('05.06.2022') a").first.click()
+            page.fill("#purpose", "correcting a quarantined message")
+            page.click("text=Show message")
+            content = page.input_value("#content")
+            assert "05.06.2022" in content
+            page.fill("#content", content.replace("05.06.2022", "2022-06-05"))
+            page.fill("#fix-reason", "date format confirmed with the sender")
+            page.screenshot(path=str(SCREENSHOTS / "workbench-quarantine.png"), full_page=True)
+            page.click("#fix-form button[type=submit]")
+            expect(page.locator(".flash")).to_contain_text("corrected and re-ingested: accepted")
+            expect(page.locator("#quarantine")).not_to_contain_text("05.06.2022")
+        finally:
+            context.close()
+    server_log = log.read_text()
+    assert '"route": "/workbench/quarantine/{message_id}/fix"' in server_log
+    assert "05.06.2022" not in server_log
