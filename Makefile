@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev
+# Two workers by default (the reference machine has 2 cores); override with PYTEST_ARGS="...".
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install system-deps test test-fast lint format demo bench clean
 
