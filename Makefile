@@ -41,8 +41,11 @@ format: install
 demo: install
 	$(BIN)/oncoreg demo
 
-bench: install
-	$(BIN)/python -m benchmarks
+# Every benchmark with its defaults (long: the scale-1.0 runs take tens of minutes); one at a time:
+#   make bench BENCHMARKS=benchmarks/survival_vs_relsurv.py
+BENCHMARKS ?= $(wildcard benchmarks/*.py)
+bench: install system-deps
+	@for script in $(BENCHMARKS); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
