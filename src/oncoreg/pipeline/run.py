@@ -317,8 +317,18 @@ def _register(
     # -- linkage ---------------------------------------------------------------------------------------
     others = todo.filter(pl.col("source_type") != population.REGISTER)
     with clock.stage("linkage", total=others.height):
+        # a person merged into another (workbench) is no linkage candidate any more
+        merged_away = pl.Series(
+            "person_id",
+            list(
+                connection.execute(
+                    sa.select(store.PERSONS.c.person_id).where(store.PERSONS.c.merged_into.is_not(None))
+                ).scalars()
+            ),
+            dtype=pl.Int64,
+        )
         linkage_persons = _linkage_persons(
-            base_persons=base_persons,
+            base_persons=base_persons.filter(~pl.col("person_id").is_in(merged_away.implode())),
             aliases=aliases,
             states=states,
             municipality=current_municipality,

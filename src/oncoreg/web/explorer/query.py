@@ -1,9 +1,12 @@
 """The statistics explorer: a selection (measure, entity, sex, period, region, standard) over a snapshot's
 standard tables, answered as rows for a table and CSV, and a Vega-Lite chart.
 
-Researchers see aggregates only after small-count suppression (:func:`suppress_small_counts`): a cell whose
+Researchers see aggregates only after small-count suppression (:mod:`.suppression`): a cell whose
 count is above zero and below ``settings.small_count_threshold`` is blanked together with every value
-derived from it, and the page says how many cells were suppressed. There is no secondary suppression yet.
+derived from it (primary), and so is the smallest cell of every margin ("both sexes" = men + women,
+Norway = the sum of the counties) that would otherwise give a blanked cell away (secondary). Suppression
+is decided on the entity's whole table before the selection is cut out; the page says how many cells were
+suppressed and why.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import polars as pl
 
 from oncoreg.errors import Problem, ValidationFailed
 from oncoreg.stats import vegalite
+from oncoreg.web.explorer import suppression
 
 Measure = Literal["counts", "rates", "asr", "trends", "survival", "prevalence"]
 MEASURES: dict[str, str] = {
@@ -33,20 +37,10 @@ NATIONAL = ""
 ALL_PERIODS = ""
 
 #: The count column(s) of a measure's rows; suppression keys on the first present, blanks the rest.
-_COUNTS = ("cases", "prevalent", "n_patients")
-_DERIVED = (
-    "person_years",
-    "crude_rate",
-    "crude_lower",
-    "crude_upper",
-    "asr",
-    "asr_lower",
-    "asr_upper",
-    "per_100000",
-    "estimate",
-    "lower",
-    "upper",
-)
+_COUNTS = suppression.COUNTS
+_DERIVED = suppression.DERIVED
+#: Area key of the combined national + county table: "" is Norway, the total of the counties.
+_AREA = "_area"
 
 #: Columns shown (and written to CSV) per measure, with headings.
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -148,6 +142,7 @@ class Answer:
     suppressed: int = 0
     threshold: int | None = None
     notes: list[str] = field(default_factory=list)
+    secondary: int = 0
 
 
 def choices(tables: Mapping[str, pl.DataFrame]) -> Choices:
@@ -169,15 +164,51 @@ def suppress_small_counts(frame: pl.DataFrame, *, threshold: int) -> tuple[pl.Da
     """Blank counts in 1..threshold-1 and the values derived from them; returns the frame and how many rows.
 
     The frame gains a boolean ``suppressed`` column. Zero counts are shown (they disclose nobody)."""
-    count = next((c for c in _COUNTS if c in frame.columns), None)
-    if count is None or threshold <= 1:
-        return frame.with_columns(pl.lit(False).alias("suppressed")), 0
-    small = (pl.col(count) > 0) & (pl.col(count) < threshold)
-    blanked = [c for c in (*_COUNTS, *_DERIVED) if c in frame.columns]
-    out = frame.with_columns(small.fill_null(False).alias("suppressed")).with_columns(
-        [pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in blanked]
-    )
+    out = suppression.suppress(frame, threshold=threshold).drop(suppression.PRIMARY, suppression.SECONDARY)
     return out, int(out["suppressed"].sum())
+
+
+def suppressed_tables(
+    tables: Mapping[str, pl.DataFrame], *, selection: Selection, threshold: int
+) -> dict[str, pl.DataFrame]:
+    """The tables with the selected entity's (and standard's) rows suppressed, primary and secondary, over
+    the whole table: every period, sex and county, so that no two selections can be combined to undo it."""
+    out = dict(tables)
+    chosen = pl.col("entity") == selection.entity
+    standard = pl.col("standard") == selection.standard
+    if selection.measure in ("counts", "rates", "asr"):
+        national = tables["incidence_period"].filter(chosen & standard).with_columns(pl.lit("").alias(_AREA))
+        county = tables.get("incidence_county_period")
+        parts = [national]
+        if county is not None:
+            parts.append(
+                county.filter(chosen & standard).with_columns(pl.col("county").cast(pl.String).alias(_AREA))
+            )
+        both = suppression.suppress(
+            pl.concat(parts, how="diagonal_relaxed"),
+            threshold=threshold,
+            margins=((_AREA, "period_index"), ("period_index", "sex")),
+        )
+        out["incidence_period"] = both.filter(pl.col(_AREA) == "").select(
+            *national.columns[:-1], "suppressed", suppression.SECONDARY
+        )
+        if county is not None:
+            out["incidence_county_period"] = both.filter(pl.col(_AREA) != "").select(
+                *county.columns, "suppressed", suppression.SECONDARY
+            )
+    elif selection.measure == "trends":
+        frame = tables["incidence_year"].filter(chosen & standard)
+        out["incidence_year"] = suppression.suppress(frame, threshold=threshold, margins=(("year",),))
+    elif selection.measure == "prevalence":
+        frame = tables["prevalence"].filter(chosen)
+        out["prevalence"] = suppression.suppress(
+            frame, threshold=threshold, margins=(("year", "duration_years"),)
+        )
+    elif "survival" in tables:
+        frame = tables["survival"].filter(chosen)
+        margins = (tuple(k for k in ("period", "approach", "time") if k in frame.columns),)
+        out["survival"] = suppression.suppress(frame, threshold=threshold, margins=margins)
+    return out
 
 
 def _invalid(field_name: str, value: object, text: str) -> ValidationFailed:
@@ -345,10 +376,23 @@ def explore(
     available = choices(tables)
     _validate(selection, available)
     notes: list[str] = []
-    rows = _rows(tables, selection, notes)
-    suppressed = 0
-    if small_count_threshold is not None:
-        rows, suppressed = suppress_small_counts(rows, threshold=small_count_threshold)
+    suppressed = secondary = 0
+    if small_count_threshold is None:
+        rows = _rows(tables, selection, notes)
+    else:
+        protected = suppressed_tables(tables, selection=selection, threshold=small_count_threshold)
+        rows = _rows(protected, selection, notes)
+        if "suppressed" not in rows.columns:
+            rows = rows.with_columns(pl.lit(False).alias("suppressed"))
+        suppressed = int(rows["suppressed"].sum())
+        if suppression.SECONDARY in rows.columns:
+            secondary = int(rows[suppression.SECONDARY].sum())
+        if secondary:
+            notes.append(
+                f"{secondary} of the {suppressed} suppressed cells here are not small themselves: they are "
+                "suppressed as well (secondary suppression) so that no small count can be worked out as a "
+                "difference from the totals (both sexes = men + women, Norway = the sum of the counties)."
+            )
     label = dict(available.entities)[selection.entity]
     title = _title(selection, label)
     columns = tuple((c, h) for c, h in COLUMNS[selection.measure] if c in rows.columns)
@@ -365,6 +409,7 @@ def explore(
         suppressed=suppressed,
         threshold=small_count_threshold,
         notes=notes,
+        secondary=secondary,
     )
 
 

@@ -15,7 +15,7 @@ from oncoreg.web.deps import MAX_ID, Registrar, RegistryDep, clean_purpose
 from oncoreg.web.person_view import PURPOSES
 from oncoreg.web.security import flash
 from oncoreg.web.templating import render
-from oncoreg.web.workbench import quarantine, queue, records
+from oncoreg.web.workbench import persons, quarantine, queue, records
 
 router = APIRouter(tags=["workbench"])
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="Review task id.")]
@@ -223,3 +223,107 @@ def quarantine_fix(
             request, f"Message {message_id} corrected, but the new version is quarantined again.", "warning"
         )
     return _see_other("/workbench?show=quarantine")
+
+
+# -- merge and split persons ----------------------------------------------------------------------------
+PersonRef = Annotated[int, Path(ge=1, le=MAX_ID, description="Registry person id.")]
+FormPerson = Annotated[int, Form(ge=1, le=MAX_ID)]
+
+
+def _merge_context(
+    registry: RegistryDep, keep: int | None, retire: int | None, **extra: object
+) -> dict[str, object]:
+    chosen = [p for p in (keep, retire) if p is not None]
+    return {
+        "keep": keep,
+        "retire": retire,
+        "summaries": [persons.summary(registry, person_id=p) for p in chosen],
+        **extra,
+    }
+
+
+@router.get("/workbench/persons/merge", response_class=HTMLResponse, include_in_schema=False)
+def merge_page(
+    request: Request,
+    user: Registrar,
+    registry: RegistryDep,
+    keep: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    retire: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """Choose two persons (e.g. a linkage task's candidates) and see their coded facts side by side."""
+    return render(request, "workbench/merge.html", _merge_context(registry, keep, retire))
+
+
+@router.post("/workbench/persons/merge", response_class=HTMLResponse, include_in_schema=False)
+def merge_persons(
+    request: Request,
+    user: Registrar,
+    registry: RegistryDep,
+    keep: FormPerson,
+    retire: FormPerson,
+    keep_version: Version,
+    retire_version: Version,
+    reason: Reason,
+) -> Response:
+    """Merge ``retire`` into ``keep`` with the reason; a stale version answers 409 naming who changed it."""
+    try:
+        edit = persons.merge(
+            registry,
+            user=user.user_name,
+            keep=keep,
+            retire=retire,
+            versions={keep: keep_version, retire: retire_version},
+            reason=reason,
+        )
+    except ConflictError as exc:
+        context = _merge_context(registry, keep, retire, conflict=str(exc))
+        return render(request, "workbench/merge.html", context, status_code=409)
+    flash(
+        request,
+        f"Person {retire} merged into person {keep}: {edit.notifications_moved} notification(s) moved, "
+        f"tumours {edit.tumours_before} → {edit.tumours_after}.",
+        "success",
+    )
+    return _see_other(f"/workbench/persons/merge?keep={keep}")
+
+
+@router.get("/workbench/persons/{person_id}/split", response_class=HTMLResponse, include_in_schema=False)
+def split_page(request: Request, user: Registrar, registry: RegistryDep, person_id: PersonRef) -> Response:
+    """The person's notifications (coded fields) to choose the ones that belong to someone else."""
+    summary = persons.summary(registry, person_id=person_id)
+    return render(request, "workbench/split.html", {"person": summary})
+
+
+@router.post("/workbench/persons/{person_id}/split", response_class=HTMLResponse, include_in_schema=False)
+async def split_person(
+    request: Request,
+    user: Registrar,
+    registry: RegistryDep,
+    person_id: PersonRef,
+    version: Version,
+    reason: Reason,
+) -> Response:
+    """Move the ticked notifications to a new person with the reason; 409 on a stale version."""
+    form = await request.form()
+    chosen = [int(v) for v in form.getlist("notification_id") if isinstance(v, str) and v.isdigit()]
+    try:
+        edit = persons.split(
+            registry,
+            user=user.user_name,
+            person_id=person_id,
+            notification_ids=chosen,
+            version=version,
+            reason=reason,
+        )
+    except ConflictError as exc:
+        summary = persons.summary(registry, person_id=person_id)
+        context = {"person": summary, "conflict": str(exc)}
+        return render(request, "workbench/split.html", context, status_code=409)
+    (created,) = edit.created
+    flash(
+        request,
+        f"{edit.notifications_moved} notification(s) of person {person_id} moved to new person {created}; "
+        f"tumours {edit.tumours_before} → {edit.tumours_after}.",
+        "success",
+    )
+    return _see_other(f"/workbench/persons/{created}/split")
