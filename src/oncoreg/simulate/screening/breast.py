@@ -24,6 +24,7 @@ from oncoreg.simulate.screening.detection import (
     detections_frame,
     group_first,
     propensity,
+    sensitivity_at,
     target_tumours,
     targets_frame,
 )
@@ -105,11 +106,27 @@ def simulate_breast(
 
     # natural history and detection
     targets = target_tumours(
-        people=women, tumours=tumours, target=_BREAST, sojourn_mean_years=params.sojourn_mean_years, rng=rng
+        people=women,
+        tumours=tumours,
+        target=_BREAST,
+        sojourn_mean_years=params.sojourn_mean_years,
+        sojourn_shape=params.sojourn_shape,
+        rng=rng,
     )
+    # a woman recalled for a tumour that would surface before the planned assessment is seen before then
+    room = targets.clinical[w] - appointment - 1
+    delay = np.where((room >= 1) & (room < delay), room, delay)
     preclinical = (targets.preclinical_start[w] <= appointment) & (appointment + delay < targets.clinical[w])
     preclinical &= appointment + delay <= period_hi
-    seen = attends & in_period & preclinical & (rng.random(w.size) < params.sensitivity)
+    sensitivity = sensitivity_at(
+        day=appointment,
+        preclinical_start=targets.preclinical_start[w],
+        clinical=targets.clinical[w],
+        at_onset=params.sensitivity_at_onset,
+        at_surfacing=params.sensitivity,
+    )
+    sensitivity *= np.where(first_screen, 1.0, params.subsequent_sensitivity_ratio)
+    seen = attends & in_period & preclinical & (rng.random(w.size) < sensitivity)
     seen_rows = np.flatnonzero(seen)
     detecting = np.zeros(w.size, dtype=bool)
     detecting[seen_rows[group_first(w[seen_rows])]] = True

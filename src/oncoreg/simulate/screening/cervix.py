@@ -122,7 +122,12 @@ def simulate_cervix(
         n=n,
     )
     targets = target_tumours(
-        people=women, tumours=tumours, target=_CERVIX, sojourn_mean_years=params.sojourn_mean_years, rng=rng
+        people=women,
+        tumours=tumours,
+        target=_CERVIX,
+        sojourn_mean_years=params.sojourn_mean_years,
+        sojourn_shape=params.sojourn_shape,
+        rng=rng,
     )
 
     def gap(interval_years: npt.NDArray[np.float64], who: Ints) -> Days:

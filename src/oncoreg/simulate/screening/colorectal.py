@@ -114,6 +114,7 @@ def simulate_colorectal(
         tumours=tumours,
         target=_COLORECTAL,
         sojourn_mean_years=params.sojourn_mean_years,
+        sojourn_shape=params.sojourn_shape,
         rng=rng,
     )
     exit_w = cohort.exit[w]

@@ -35,7 +35,16 @@ class BreastParameters(BaseModel):
     fp_recall_first: Probability = Field(ge=0, le=1, description="False-positive recall, first screen.")
     fp_recall_subsequent: Probability = Field(ge=0, le=1, description="False-positive recall, later screens.")
     sojourn_mean_years: float = Field(gt=0, description="Mean preclinical sojourn time.")
-    sensitivity: Probability = Field(ge=0, le=1, description="P(screen sees a preclinical cancer).")
+    sojourn_shape: float = Field(gt=0, description="Gamma shape of the sojourn time (1: exponential).")
+    sensitivity: Probability = Field(
+        ge=0, le=1, description="P(screen sees a preclinical cancer) just before it would surface clinically."
+    )
+    sensitivity_at_onset: Probability = Field(
+        ge=0, le=1, description="P(screen sees it) at the start of the preclinical phase (linear in between)."
+    )
+    subsequent_sensitivity_ratio: float = Field(
+        gt=0, le=1, description="Sensitivity at a subsequent screen relative to a first (prevalent) screen."
+    )
     assessment_delay_min_days: int = Field(ge=1)
     assessment_delay_max_days: int = Field(ge=1)
     discordant_share_detected: Probability = Field(ge=0, le=1)
@@ -69,7 +78,8 @@ class CervixParameters(BaseModel):
     followup_attendance: Probability = Field(ge=0, le=1)
     colposcopy_delay_days: tuple[int, int]
     histology_background: dict[str, float]
-    sojourn_mean_years: float = Field(gt=0)
+    sojourn_mean_years: float = Field(gt=0, description="Mean preclinical sojourn time.")
+    sojourn_shape: float = Field(gt=0, description="Gamma shape of the sojourn time (1: exponential).")
     sensitivity_cytology: Probability = Field(ge=0, le=1)
     sensitivity_hpv: Probability = Field(ge=0, le=1)
     window_years_cytology: float = Field(gt=0)
@@ -99,7 +109,8 @@ class ColorectalParameters(BaseModel):
     colonoscopy_attendance: Probability = Field(ge=0, le=1)
     colonoscopy_delay_days: tuple[int, int]
     findings_background: dict[str, float]
-    sojourn_mean_years: float = Field(gt=0)
+    sojourn_mean_years: float = Field(gt=0, description="Mean preclinical sojourn time.")
+    sojourn_shape: float = Field(gt=0, description="Gamma shape of the sojourn time (1: exponential).")
     fit_sensitivity: Probability = Field(ge=0, le=1)
     colonoscopy_sensitivity: Probability = Field(ge=0, le=1)
     interval_months: int = Field(gt=0)

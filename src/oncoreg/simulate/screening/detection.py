@@ -2,8 +2,10 @@
 and the classification of each target tumour by screening history (screening.md §4).
 
 Natural-history model (all programmes): a tumour with clinical incidence date *c* is screen-detectable
-from *c − S* on, where the sojourn time *S* ~ Exponential(mean) is drawn once per tumour. A test taken at
-*t* with *c − S ≤ t* and the confirming examination before *c* finds it with the test's sensitivity;
+from *c − S* on, where the sojourn time *S* ~ Gamma(shape *k*, mean *m*) is drawn once per tumour (*k* = 1
+is the exponential; a larger *k* leaves fewer fast-growing tumours, which surface as interval cancers).
+A test taken at *t* with *c − S ≤ t* and the confirming examination before *c* finds it with the test's
+sensitivity (breast: rising with the elapsed share of the sojourn, :func:`sensitivity_at`);
 the tumour's incidence date then moves to the confirming examination (assessment, histology,
 colonoscopy). Otherwise the tumour surfaces clinically at *c*.
 """
@@ -102,15 +104,18 @@ def target_tumours(
     tumours: pl.DataFrame,
     target: pl.Expr,
     sojourn_mean_years: float,
+    sojourn_shape: float,
     rng: np.random.Generator,
 ) -> TargetTumours:
-    """Tumours matching ``target`` in these people; sojourn S ~ Exp(mean) per tumour (ordered by id)."""
+    """Tumours matching ``target`` in these people; sojourn S ~ Gamma(shape k, scale mean/k) per tumour
+    (ordered by id), so E[S] = mean and CV = 1/√k."""
     chosen = (
         tumours.filter(target & pl.col("person_id").is_in(pl.Series(people.person_id).implode()))
         .select("tumour_id", "person_id", "incidence_date", "behaviour")
         .sort("tumour_id")
     )
-    sojourn = np.rint(rng.exponential(sojourn_mean_years * DAYS_PER_YEAR, chosen.height)).astype(np.int64)
+    scale = sojourn_mean_years * DAYS_PER_YEAR / sojourn_shape
+    sojourn = np.rint(rng.gamma(sojourn_shape, scale, chosen.height)).astype(np.int64)
     clinical = to_days(chosen["incidence_date"])
     chosen = chosen.with_columns(
         pl.Series("clinical_day", clinical), pl.Series("preclinical_day", clinical - sojourn)
@@ -127,6 +132,21 @@ def target_tumours(
     preclinical_at[position] = first["preclinical_day"].to_numpy()
     behaviour[position] = first["behaviour"].cast(pl.Int64).to_numpy()
     return TargetTumours(tumour_id, clinical_at, preclinical_at, behaviour, chosen)
+
+
+def sensitivity_at(
+    *, day: Days, preclinical_start: Days, clinical: Days, at_onset: float, at_surfacing: float
+) -> Floats:
+    """P(a test on ``day`` sees a preclinical tumour), rising linearly with the elapsed share of the
+    sojourn, f = (day − (c − S)) / S: ``at_onset + (at_surfacing − at_onset)·f`` (f clipped to [0, 1]).
+
+    A tumour is smaller, so harder to see, early in its preclinical phase (Michaelson et al., Cancer
+    2003, size-dependent mammographic sensitivity); equal values give the constant-sensitivity model.
+    """
+    span = np.maximum(clinical - preclinical_start, 1).astype(np.float64)
+    elapsed = np.clip((day - preclinical_start) / span, 0.0, 1.0)
+    probability: Floats = at_onset + (at_surfacing - at_onset) * elapsed
+    return probability
 
 
 def propensity(*, rng: np.random.Generator, mean: Floats, concentration: float) -> Floats:

@@ -3,9 +3,11 @@
 Definitions (screening.md §2): participation = screened / invited; recall = recalled / screened (first
 and subsequent screens apart); detection = screen-detected cancers (DCIS + invasive) per 1000 screens;
 interval rate 0–11 months = interval cancers within 365 days of a negative screen per 1000 negative
-screens; cervical 3.5-year coverage = women 25–69 resident on 31 December with a sample in the previous
-3.5 years / those women, leaving out women whose rule in force is HPV primary (as the Registry did,
-§1.2); FIT positivity = positive / analysed FIT; colonoscopy shares per colonoscopy.
+screens; cervical coverage = women 25–69 resident on 31 December (2019 when the period has 4 years of
+history before it, else the last year) with a sample within the look-back of the primary test in force
+for her on that day (3.5 years for cytology, 5.5 years for HPV: interval + 6 months, §1.2) / those
+women, so it is defined in any period (all women are on HPV from July 2023); FIT positivity = positive /
+analysed FIT; colonoscopy shares per colonoscopy.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from oncoreg.simulate.screening.cervix import cervix_rule_in_force
-from oncoreg.simulate.screening.config import cervix_rules, published_figures
+from oncoreg.simulate.screening.config import CervixParameters, cervix_rules, published_figures
 from oncoreg.simulate.screening.detection import People
 from oncoreg.simulate.screening.engine import ScreeningResult
 from oncoreg.simulate.screening.timeline import DAYS_PER_YEAR, age_at, civil, day_of, to_days
@@ -65,7 +67,9 @@ def _breast(events: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
     }
 
 
-def _cervix(events: pl.DataFrame, persons: pl.DataFrame, start_year: int, end_year: int) -> dict[str, float]:
+def _cervix(
+    events: pl.DataFrame, persons: pl.DataFrame, start_year: int, end_year: int, params: CervixParameters
+) -> dict[str, float]:
     cervix = events.filter(pl.col("programme") == "cervix")
     year = 2019 if start_year + 4 <= 2019 <= end_year else end_year
     at = day_of(year, 12, 31)
@@ -76,12 +80,18 @@ def _cervix(events: pl.DataFrame, persons: pl.DataFrame, start_year: int, end_ye
         sample_day=np.full(len(women), at), age=age, county=women.county, birth_day_of_month=birth_day
     )
     tests = cervix_rules()["test"].to_numpy().astype(str)
-    cytology_arm = (rule >= 0) & (tests[np.maximum(rule, 0)] == "cytology")
-    resident = (women.entry <= at) & (women.exit > at) & (age >= 25) & (age <= 69) & cytology_arm
-    samples = cervix.filter(pl.col("type") == "sample")
-    days = to_days(samples["date"])
-    recent = samples.filter(pl.Series((days <= at) & (days > at - round(3.5 * DAYS_PER_YEAR))))
-    covered = np.isin(women.person_id[resident], recent["person_id"].unique().to_numpy())
+    hpv_in_force = (rule >= 0) & (tests[np.maximum(rule, 0)] == "hpv")
+    look_back = np.rint(
+        np.where(hpv_in_force, params.window_years_hpv, params.window_years_cytology) * DAYS_PER_YEAR
+    ).astype(np.int64)
+    resident = (women.entry <= at) & (women.exit > at) & (age >= 25) & (age <= 69)
+    samples = cervix.filter((pl.col("type") == "sample") & (pl.col("date") <= pl.lit(at).cast(pl.Date)))
+    last_sample = samples.group_by("person_id").agg(pl.col("date").max())
+    last_day = dict(
+        zip(last_sample["person_id"].to_list(), to_days(last_sample["date"]).tolist(), strict=True)
+    )
+    last = pl.Series(women.person_id[resident]).replace_strict(last_day, default=-(10**9)).to_numpy()
+    covered = last > at - look_back[resident]
     primary = samples.filter(pl.col("indication") == "screening")
     hpv = primary.filter(pl.col("test") == "hpv")
     return {
@@ -130,7 +140,7 @@ def screening_realism(*, result: ScreeningResult, persons: pl.DataFrame) -> pl.D
     """Rows of programme, measure, simulated, published, unit, source, relative_difference."""
     simulated = {
         "breast": _breast(result.events, result.truth),
-        "cervix": _cervix(result.events, persons, result.start_year, result.end_year),
+        "cervix": _cervix(result.events, persons, result.start_year, result.end_year, result.config.cervix),
         "colorectal": _colorectal(result.events, persons, result.end_year),
     }
     values = pl.DataFrame(
