@@ -197,6 +197,25 @@ def generate_identifiers(
     2032 scheme that pass only the new calculation (first remainder 1–3), with no sex information.
     Individual numbers are drawn at random; draws with a check digit of 10 or a duplicate are redrawn.
     """
+    numbers = generate_identifier_numbers(
+        birth_dates=birth_dates, sexes=sexes, kind=kind, rng=rng, scheme=scheme
+    )
+    return [s.zfill(11) for s in numbers.astype(str).tolist()]
+
+
+def generate_identifier_numbers(
+    *,
+    birth_dates: npt.NDArray[np.datetime64],
+    sexes: npt.NDArray[np.integer],
+    kind: str = "fnr",
+    rng: np.random.Generator,
+    scheme: str = "pre2032",
+) -> npt.NDArray[np.int64]:
+    """:func:`generate_identifiers` as int64 numbers (same draws, same values; no leading zeros).
+
+    Cost is O(n log n) in the size of the call: used individual numbers are kept per distinct birth date
+    in a ``[date, 1000]`` table, so a redraw round costs only the pending draws.
+    """
     if kind not in ("fnr", "dnr", "hnr"):
         raise ValidationFailed([Problem("kind", kind, "identifier.kind", "must be fnr, dnr or hnr")])
     if scheme not in ("pre2032", "pid2032"):
@@ -246,6 +265,9 @@ def generate_identifiers(
     head_sum1 = head @ K1_WEIGHTS[:6]
     head_sum2 = head @ K2_WEIGHTS[:6]
     numbers = np.full(dates.shape, -1, dtype=np.int64)
+    # the stem (all but the check digits) is fixed by birth date and individual number within one call
+    _, date_slot = np.unique(dates, return_inverse=True)
+    used = np.zeros((int(date_slot.max(initial=-1)) + 1) * 1000, dtype=bool)
     pending = np.arange(dates.size)
     for _ in range(_MAX_DRAWS):
         if pending.size == 0:
@@ -264,9 +286,8 @@ def generate_identifiers(
         candidate = (prefix[pending] + individual) * 100 + k1 * 10 + k2
         usable = (k1 <= 9) & (k2 <= 9)
         stem = candidate // 100
-        issued = np.sort(numbers[numbers >= 0] // 100)
-        position = np.minimum(np.searchsorted(issued, stem), max(issued.size - 1, 0))
-        taken = issued[position] == stem if issued.size else np.zeros(stem.size, dtype=bool)
+        slot = date_slot.reshape(-1)[pending] * 1000 + individual
+        taken = used[slot]
         keyed = np.where(usable & ~taken, stem, -1 - np.arange(pending.size))  # rejects never collide
         order = np.argsort(keyed, kind="stable")
         ordered = keyed[order]
@@ -274,6 +295,7 @@ def generate_identifiers(
         first[order] = np.concatenate([[True], ordered[1:] != ordered[:-1]])  # first draw of a stem wins
         accept = usable & ~taken & first
         numbers[pending[accept]] = candidate[accept]
+        used[slot[accept]] = True
         pending = pending[~accept]
     if pending.size:
         i = int(pending[0])
@@ -288,4 +310,4 @@ def generate_identifiers(
                 )
             ]
         )
-    return [s.zfill(11) for s in numbers.astype(str).tolist()]
+    return numbers

@@ -15,6 +15,7 @@ from oncoreg.simulate.identity import IdentifierIssuer, draw_first_names, name_t
 from oncoreg.simulate.population import (
     MunicipalityIndex,
     PersonStore,
+    birth_years,
     cell_counts,
     day_of,
     random_days_in_year,
@@ -112,7 +113,9 @@ def births(
     rng: np.random.Generator,
 ) -> npt.NDArray[np.int64]:
     """Newborns of ``year`` (as many as age 0 next 1 January); infant deaths from the life table."""
-    county, sex, _ = expand_cells(target[:, :, :1])
+    newborns = np.zeros_like(target)
+    newborns[:, :, 0] = target[:, :, 0]  # expand_cells needs the full age axis to decode county and sex
+    county, sex, _ = expand_cells(newborns)
     birth = random_days_in_year(np.full(county.size, year, dtype=np.int64), rng)
     rows = add_persons(
         store=store,
@@ -153,9 +156,7 @@ def migration(
     alive = store.alive()
     current = cell_counts(store=store, rows=alive, year=year + 1, munis=munis)
     gap = target - current
-    age = year - (
-        store["birth"][alive].astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-    )
+    age = year - birth_years(store["birth"][alive])
     cell = (munis.county_of[store["muni"][alive]].astype(np.int64) * 2 + store["sex"][alive] - 1) * N_AGES + (
         np.minimum(age, N_AGES - 1)
     )

@@ -1,8 +1,8 @@
 """Names and national identifiers of simulated persons.
 
 Names are drawn with NumPy from the frequency table ``data/names.csv`` (typical Norwegian first names by
-sex and surnames). Identifiers come from :func:`oncoreg.registry.identifiers.generate_identifiers` (valid
-fødselsnummer or D-numbers); numbers already issued in earlier calls are redrawn so they stay unique.
+sex and surnames). Identifiers come from :func:`oncoreg.registry.identifiers.generate_identifier_numbers`
+(valid fødselsnummer or D-numbers); numbers already issued in earlier calls are redrawn so they stay unique.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from oncoreg.registry.identifiers import generate_identifiers
+from oncoreg.errors import Problem, ValidationFailed
+from oncoreg.registry.identifiers import generate_identifier_numbers
 from oncoreg.simulate.tables import read_csv
 
 
@@ -58,10 +59,26 @@ def draw_first_names(*, sexes: npt.NDArray[np.int8], rng: np.random.Generator) -
 
 
 class IdentifierIssuer:
-    """Issues unique national identifiers across many calls (kept as sorted int64)."""
+    """Issues unique national identifiers across many calls, in time proportional to the new numbers.
+
+    A number's stem (all digits but the two check digits) is fixed by its kind, birth date and individual
+    number (digits 7–9), so the issued ones are kept as one bit per kind × birth date (1854–2039) ×
+    individual number: about 8.5 MB per kind, checked and set by index. Clashing draws are redrawn.
+    """
+
+    FIRST_DAY = -42_368  # 1854-01-01, the first birth date an identifier can carry
+    N_DAYS = 67_935  # to 2039-12-31
+    MAX_ROUNDS = 200
 
     def __init__(self) -> None:
-        self._issued = np.zeros(0, dtype=np.int64)
+        self._bits: dict[str, npt.NDArray[np.uint8]] = {}
+
+    def _slots(
+        self, birth_days: npt.NDArray[np.int32], numbers: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        individual = (numbers // 100) % 1000
+        slot: npt.NDArray[np.int64] = (birth_days.astype(np.int64) - self.FIRST_DAY) * 1000 + individual
+        return slot
 
     def issue(
         self,
@@ -72,24 +89,33 @@ class IdentifierIssuer:
         rng: np.random.Generator,
     ) -> npt.NDArray[np.int64]:
         """Valid identifiers of ``kind`` (fnr or dnr) for persons with these birth dates and sexes."""
+        bits = self._bits.setdefault(kind, np.zeros(self.N_DAYS * 1000 // 8, dtype=np.uint8))
         out = np.zeros(birth_days.size, dtype=np.int64)
         pending = np.arange(birth_days.size)
-        for _ in range(20):
+        for _ in range(self.MAX_ROUNDS):
             if pending.size == 0:
                 break
-            numbers = generate_identifiers(
+            values = generate_identifier_numbers(
                 birth_dates=birth_days[pending].astype("datetime64[D]"),
                 sexes=sexes[pending],
                 kind=kind,
                 rng=rng,
             )
-            values = np.array(numbers, dtype=np.int64)
-            if self._issued.size:
-                position = np.minimum(np.searchsorted(self._issued, values), self._issued.size - 1)
-                clash = self._issued[position] == values
-            else:
-                clash = np.zeros(values.size, dtype=bool)
+            slot = self._slots(birth_days[pending], values)
+            byte, mask = slot >> 3, (1 << (slot & 7)).astype(np.uint8)
+            clash = (bits[byte] & mask) != 0
             out[pending[~clash]] = values[~clash]
-            self._issued = np.union1d(self._issued, values[~clash])
+            np.bitwise_or.at(bits, byte[~clash], mask[~clash])
             pending = pending[clash]
+        if pending.size:
+            raise ValidationFailed(
+                [
+                    Problem(
+                        "birth_dates",
+                        str(birth_days[pending[0]].astype("datetime64[D]")),
+                        "identifier.capacity",
+                        f"no free {kind} number left after {self.MAX_ROUNDS} rounds",
+                    )
+                ]
+            )
         return out

@@ -47,28 +47,33 @@ class StreamingTable:
         self.writer.close()
 
 
+def _labels(labels: np.ndarray | tuple[str, ...] | list[str], index: np.ndarray) -> pl.Series:
+    """``labels[index]`` as a String series: a gather from the small label table, no per-row NumPy strings."""
+    return pl.Series(list(labels), dtype=pl.String).gather(pl.Series(index.astype(np.int64)))
+
+
 def persons_frame(*, store: PersonStore, rows: np.ndarray, municipality_codes: np.ndarray) -> pl.DataFrame:
     """PERSONS rows for ``rows`` of the store (current state)."""
     from oncoreg.simulate.identity import first_name_labels, name_tables
     from oncoreg.simulate.population import ENTRY_REASONS, EXIT_REASONS
     from oncoreg.simulate.schema import PERSONS, conform
 
-    muni = municipality_codes[store["muni"][rows]]
+    muni = _labels(municipality_codes.tolist(), store["muni"][rows])
     frame = pl.DataFrame(
         {
             "person_id": rows.astype(np.int64) + 1,
             "identifier": pl.Series(store["ident"][rows]).cast(pl.String).str.zfill(11),
-            "identifier_type": np.array(["fnr", "dnr"])[store["ident_type"][rows]],
-            "first_name": np.array(first_name_labels())[store["first_name"][rows]],
-            "last_name": np.array(name_tables()["last"].names)[store["last_name"][rows]],
+            "identifier_type": _labels(["fnr", "dnr"], store["ident_type"][rows]),
+            "first_name": _labels(first_name_labels(), store["first_name"][rows]),
+            "last_name": _labels(name_tables()["last"].names, store["last_name"][rows]),
             "birth_date": to_dates(store["birth"][rows]),
             "sex": store["sex"][rows],
-            "county": pl.Series(muni).str.slice(0, 2),
+            "county": muni.str.slice(0, 2),
             "municipality": muni,
             "entry_date": to_dates(store["entry"][rows]),
-            "entry_reason": np.array(ENTRY_REASONS)[store["entry_reason"][rows]],
+            "entry_reason": _labels(ENTRY_REASONS, store["entry_reason"][rows]),
             "exit_date": to_dates(store["exit"][rows]),
-            "exit_reason": pl.Series(np.array(EXIT_REASONS)[store["exit_reason"][rows]]).replace("", None),
+            "exit_reason": _labels(EXIT_REASONS, store["exit_reason"][rows]).replace("", None),
         }
     )
     return conform(frame, PERSONS)

@@ -28,9 +28,22 @@ def day_of(year: int, month: int = 1, day: int = 1) -> int:
     return (date(year, month, day) - date(1970, 1, 1)).days
 
 
+#: Calendar lookups by day (1800–2099): a table read instead of datetime64 conversions of every person.
+_FIRST_DAY = day_of(1800)
+_YEAR_OF_DAY = (
+    np.arange(_FIRST_DAY, day_of(2100)).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
+    + 1970
+).astype(np.int16)
+
+
 def birth_years(days: I32) -> npt.NDArray[np.int64]:
-    """Calendar year of each date."""
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    """Calendar year of each date (1800–2099)."""
+    return _YEAR_OF_DAY[days.astype(np.int64) - _FIRST_DAY].astype(np.int64)
+
+
+def year_starts(years: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Day number of 1 January of each year."""
+    return (years - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
 
 
 def random_days_in_year(years: npt.NDArray[np.int64], rng: np.random.Generator) -> I32:
@@ -166,13 +179,14 @@ def other_cause_deaths(
     """
     start = day_of(year)
     length = day_of(year + 1) - start
-    age = np.minimum(year - 1 - birth_years(birth), hazards.shape[1] - 1)
+    birth_year = birth_years(birth)
+    age = np.minimum(year - 1 - birth_year, hazards.shape[1] - 1)
     s = sex.astype(np.int64) - 1
     h1 = hazards[s, age]
     h2 = hazards[s, np.minimum(age + 1, hazards.shape[1] - 1)]
-    birthday = birth - (birth_years(birth) - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(
-        np.int64
-    )
+    first_year = int(birth_year.min(initial=year))
+    offsets = year_starts(np.arange(first_year, year + 1, dtype=np.int64))
+    birthday = birth - offsets[birth_year - first_year]
     f = birthday / length
     draw = rng.exponential(size=birth.size)
     before = h1 * f

@@ -181,6 +181,6 @@ def render(messages: pl.DataFrame, *, year: int) -> tuple[pl.Series, dict[str, b
     )
     path = f"messages/clinical/{year}/clinical_{year}.ndjson"
     lines = frame.with_columns(bundle.alias("_bundle")).select(text.alias("text"))["text"]
-    body = "".join(line + "\n" for line in lines.to_list())
+    body = (lines + "\n").str.join("").item() if lines.len() else ""
     files = {path: body.encode("utf-8")} if lines.len() else {}
     return pl.Series("file", [path] * lines.len(), dtype=pl.String), files

@@ -214,6 +214,6 @@ def render(messages: pl.DataFrame, *, year: int) -> tuple[pl.Series, dict[str, b
         batch = f"BHS|^~\\&|LIS|{sender}|KREFTREG|KRG|{stamp}"
         header = f"FHS|^~\\&|LIS|{sender}|KREFTREG|KRG|{stamp}||{path}{SEP}{batch}"
         trailer = f"BTS|{group.height}{SEP}FTS|1"
-        body = SEP.join([header, *group["text"].to_list(), trailer]) + SEP
+        body = SEP.join([header, group["text"].str.join(SEP).item(), trailer]) + SEP
         files[str(path)] = body.encode("utf-8")
     return rendered["file"], files

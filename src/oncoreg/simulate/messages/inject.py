@@ -146,6 +146,15 @@ def _variant(
     )
 
 
+def _scatter(series: pl.Series, rows: npt.NDArray[np.int64], values: pl.Series | str | None) -> pl.Series:
+    """A copy of ``series`` with ``rows`` set to ``values`` (bulk, no per-row Python objects)."""
+    if rows.size == 0:
+        return series
+    out = series.clone()
+    out.scatter(rows, values)
+    return out
+
+
 def identity_errors(
     *, messages: pl.DataFrame, persons: pl.DataFrame, rng: np.random.Generator, config: MessageConfig
 ) -> pl.DataFrame:
@@ -160,8 +169,7 @@ def identity_errors(
     u_h, u_id, u_name, u_field = rng.random(n), rng.random(n), rng.random(n), rng.random(n)
 
     hnumber = hospital & (u_h < config.hnumber_rate)
-    ids = frame["identifier"].to_numpy().astype(object)
-    types = frame["identifier_type"].to_numpy().astype(object)
+    ids, types = frame["identifier"], frame["identifier_type"]
     if hnumber.any():
         who = (
             frame.filter(pl.Series(hnumber))
@@ -172,14 +180,11 @@ def identity_errors(
         numbers = generate_identifiers(
             birth_dates=who["birth_date"].to_numpy(), sexes=who["sex"].to_numpy(), kind="hnr", rng=rng
         )
-        lookup = dict(zip(who["person_id"].to_list(), numbers, strict=True))
         rows = np.flatnonzero(hnumber)
-        ids[rows] = [lookup[p] for p in frame["person_id"].gather(rows).to_list()]
-        types[rows] = "hnr"
+        hnr = frame["person_id"].gather(rows).replace_strict(who["person_id"], pl.Series(numbers))
+        ids, types = _scatter(ids, rows, hnr), _scatter(types, rows, "hnr")
 
-    well_formed = (
-        pl.Series(ids.tolist(), dtype=pl.String).str.contains(r"^\d{11}$").fill_null(False).to_numpy()
-    )
+    well_formed = ids.str.contains(r"^\d{11}$").fill_null(False).to_numpy()
     r_missing, r_transposed = config.identifier_missing_rate, config.identifier_transposed_rate
     missing = eligible & (u_id < r_missing)
     transposed = eligible & well_formed & (u_id >= r_missing) & (u_id < r_missing + r_transposed)
@@ -192,12 +197,10 @@ def identity_errors(
     for mask, corrupt in ((transposed, _transpose), (wrong, _wrong_digit)):
         rows = np.flatnonzero(mask)
         if rows.size:
-            ids[rows] = corrupt(pl.Series(ids[rows].tolist(), dtype=pl.String), rng).to_list()
-    ids[missing] = None
-    types[missing] = None
+            ids = _scatter(ids, rows, corrupt(ids.gather(rows), rng))
+    ids, types = _scatter(ids, np.flatnonzero(missing), None), _scatter(types, np.flatnonzero(missing), None)
 
-    first = frame["first_name"].to_numpy().astype(object)
-    last = frame["last_name"].to_numpy().astype(object)
+    first, last = frame["first_name"], frame["last_name"]
     name_typo = eligible & (u_name < config.name_typo_rate)
     name_variant = (
         eligible
@@ -205,24 +208,24 @@ def identity_errors(
         & (u_name < config.name_typo_rate + config.name_variant_rate)
     )
     rows = np.flatnonzero(name_variant)
-    new_first, new_last, applied = _variant(
-        pl.Series(first[rows].tolist(), dtype=pl.String), pl.Series(last[rows].tolist(), dtype=pl.String), rng
-    )
-    first[rows[applied]] = new_first.to_numpy()[applied]
-    last[rows[applied]] = new_last.to_numpy()[applied]
+    new_first, new_last, applied = _variant(first.gather(rows), last.gather(rows), rng)
+    first = _scatter(first, rows[applied], new_first.filter(pl.Series(applied)))
+    last = _scatter(last, rows[applied], new_last.filter(pl.Series(applied)))
     name_typo[rows[~applied]] = True
     name_variant[rows[~applied]] = False
     typo_rows = np.flatnonzero(name_typo)
     in_first = u_field[typo_rows] < 0.5
-    for field_values, pick in ((first, typo_rows[in_first]), (last, typo_rows[~in_first])):
-        if pick.size:
-            field_values[pick] = typo(pl.Series(field_values[pick].tolist(), dtype=pl.String), rng).to_list()
+    pick_first, pick_last = typo_rows[in_first], typo_rows[~in_first]
+    if pick_first.size:
+        first = _scatter(first, pick_first, typo(first.gather(pick_first), rng))
+    if pick_last.size:
+        last = _scatter(last, pick_last, typo(last.gather(pick_last), rng))
 
     return frame.with_columns(
-        pl.Series("identifier", ids.tolist(), dtype=pl.String),
-        pl.Series("identifier_type", types.tolist(), dtype=pl.String),
-        pl.Series("first_name", first.tolist(), dtype=pl.String),
-        pl.Series("last_name", last.tolist(), dtype=pl.String),
+        ids.alias("identifier"),
+        types.alias("identifier_type"),
+        first.alias("first_name"),
+        last.alias("last_name"),
         pl.Series("err_hnumber", hnumber),
         pl.Series("err_identifier_missing", missing),
         pl.Series("err_identifier_transposed", transposed),
