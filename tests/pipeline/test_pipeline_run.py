@@ -57,7 +57,10 @@ def test_simulated_country_meets_the_evaluation_targets(
     evaluation = evaluate_snapshot(simulation_dir=tiny_country, snapshot_dir=tmp_path / "snapshot")
     assert evaluation.linkage.precision >= PAIR_TARGET
     assert evaluation.linkage.recall >= PAIR_TARGET
-    assert abs(evaluation.tumours.difference_pct) <= 100 * COUNT_TOLERANCE
+    # The 0.5 % applies at scale >= 0.05 (measured there: -0.06 %, docs/pipeline.md). This country has
+    # about 230 tumours, where 0.5 % is one tumour: allow the larger of 0.5 % and 3 tumours.
+    allowed = max(COUNT_TOLERANCE * evaluation.tumours.truth, 3)
+    assert abs(evaluation.tumours.snapshot - evaluation.tumours.truth) <= allowed, evaluation.tumours
     for field in ("topography", "morphology_group", "incidence_date"):
         assert evaluation.fields[field] >= 0.98, field
     assert evaluation.malformed.malformed > 0
