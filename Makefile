@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests need (R peers for conformance tests); a no-op when they are present.
+# Debian packages the tests need (Chromium for browser tests, R peers for conformance tests); a no-op
+# when they are present.
 system-deps:
 	scripts/system-deps
 
