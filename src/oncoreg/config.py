@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     small_count_threshold: int = Field(
         5, ge=0, description="Disclosure control: counts below this are suppressed in released tables."
     )
+    oidc_issuer: str | None = Field(
+        None, description="OIDC sign-in: the provider's issuer URL (unset: OIDC sign-in is off)."
+    )
+    oidc_client_id: str | None = Field(None, description="OIDC sign-in: this registry's client id.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="OIDC sign-in: the client secret (unset: a public client using PKCE only)."
+    )
+    oidc_username_claim: str = Field(
+        "preferred_username", description="OIDC sign-in: the ID token claim naming the local user."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -95,4 +95,6 @@ def create_app(
     app.mount(STATIC_PATH, StaticFiles(packages=[("oncoreg.web", "static")]), name="static")
     for router in ROUTERS:
         app.include_router(router)
+    if settings.oidc_issuer:
+        app.include_router(auth.oidc_router)  # OIDC sign-in only when configured (docs/web.md)
     return app
