@@ -10,7 +10,9 @@ Everything lives under the data directory of the settings (``ONCOREG_DATA_DIR``,
 - ``demo-country/``: the simulated country (``messages/`` and ``truth/``), reused when present;
 - ``registry.sqlite``: the registry store (or the PostgreSQL database of ``ONCOREG_DATABASE_URL``);
 - ``snapshots/<UTC time>/``: the frozen snapshot with its manifest;
-- ``reports/standard-tables/``: the standard tables of that snapshot (Parquet + CSV + manifest).
+- ``snapshots/<UTC time>.tables/``: its standard tables and quality indicators, computed by the statistics
+  explorer's cache (so the web application starts warm), with survival from ``ratetable.csv``, the
+  simulator's rate table copied into the data directory.
 """
 
 from __future__ import annotations
@@ -113,11 +115,8 @@ def run_demo(
 
     announce("computing the standard statistics tables")
     started = time.perf_counter()
-    tables_dir = data_dir / "reports" / "standard-tables"
-    _standard_tables(
-        snapshot_dir=snapshot_dir,
-        ratetable=simulation_dir / "truth" / "ratetable.csv",
-        out_dir=tables_dir,
+    tables_dir = _standard_tables(
+        data_dir=data_dir, snapshot_dir=snapshot_dir, ratetable=simulation_dir / "truth" / "ratetable.csv"
     )
     seconds["tables"] = time.perf_counter() - started
 
@@ -136,33 +135,19 @@ def run_demo(
     )
 
 
-def _standard_tables(*, snapshot_dir: Path, ratetable: Path, out_dir: Path) -> None:
-    """The standard tables of a snapshot, written as Parquet and CSV (national population of Norway)."""
-    import polars as pl
+def _standard_tables(*, data_dir: Path, snapshot_dir: Path, ratetable: Path) -> Path:
+    """The snapshot's standard tables, computed and cached the way the statistics explorer reads them."""
+    from oncoreg.web.explorer.snapshots import RATE_TABLE_FILE, TablesCache, cache_dir, list_snapshots
 
-    from oncoreg.stats.population import norwegian_person_years
-    from oncoreg.stats.ratetable import read_rate_table
-    from oncoreg.stats.standard_tables import standard_tables
-
-    deaths_path = snapshot_dir / "deaths.parquet"
-    tables = standard_tables(
-        tumours=pl.read_parquet(snapshot_dir / "tumours.parquet"),
-        persons=pl.read_parquet(snapshot_dir / "persons.parquet"),
-        deaths=pl.read_parquet(deaths_path) if deaths_path.exists() else None,
-        person_years=norwegian_person_years(by=("year", "sex", "age_group"), level="national"),
-        rate_table=read_rate_table(ratetable),
-    )
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    for name, frame in tables.items():
-        frame.write_parquet(out_dir / f"{name}.parquet", statistics=False)
-        frame.write_csv(out_dir / f"{name}.csv", float_precision=6)
+    shutil.copyfile(ratetable, data_dir / RATE_TABLE_FILE)
+    info = next(found for found in list_snapshots(data_dir) if found.path.resolve() == snapshot_dir.resolve())
+    TablesCache().tables(info, rate_table_path=data_dir / RATE_TABLE_FILE)
+    return cache_dir(info)
 
 
 def _clear(*, data_dir: Path, simulation_dir: Path, store_url: str) -> None:
     """Delete the demo's own files (never anything outside the data directory)."""
-    for folder in (simulation_dir, data_dir / "snapshots", data_dir / "reports"):
+    for folder in (simulation_dir, data_dir / "snapshots"):
         if folder.exists():
             shutil.rmtree(folder)
     sqlite_file = data_dir / "registry.sqlite"

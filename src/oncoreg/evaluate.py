@@ -37,26 +37,6 @@ COUNT_TOLERANCE = 0.005
 FIELD_TARGET = 0.98
 DATE_TOLERANCE_DAYS = 30
 
-#: IARC/IACR 2004 multiple-primary rules, Table 2: histology group -> ICD-O-3 histology ranges.
-HISTOLOGY_GROUPS: tuple[tuple[int, str], ...] = (
-    (1, "8051-8084,8120-8131"),
-    (2, "8090-8110"),
-    (3, "8140-8149,8160-8162,8190-8221,8260-8337,8350-8551,8570-8576,8940-8941"),
-    (4, "8030-8046,8150-8157,8170-8180,8230-8255,8340-8347,8560-8562,8580-8671"),
-    (5, "8010-8015,8020-8022,8050"),
-    (6, "8680-8713,8800-8921,8990-8991,9040-9044,9120-9125,9130-9136,9141-9252,9370-9373,9540-9582"),
-    (7, "9050-9055"),
-    (8, "9840,9861-9931,9945-9946,9950,9961-9964,9980-9987,9991-9992"),
-    (9, "9597,9670-9699,9712,9728,9731-9738,9761-9767,9769,9811-9818,9823-9826,9833,9836,9940"),
-    (10, "9700-9726,9729,9768,9827-9831,9834,9837,9948"),
-    (11, "9650-9667"),
-    (12, "9740-9742"),
-    (13, "9750-9759"),
-    (14, "9590-9591,9596,9727,9760,9800-9809,9820,9832,9835,9860,9960,9965-9975,9989"),
-    (15, "9140"),
-    (16, "8720-8790,8930-8936,8950-8983,9000-9030,9060-9110,9260-9365,9380-9539"),
-    (17, "8000-8005"),
-)
 FIELDS: tuple[str, ...] = (
     "topography",
     "morphology_group",
@@ -73,17 +53,15 @@ class EvaluationError(OncoregError):
 
 
 def histology_groups() -> pl.DataFrame:
-    """One row per ICD-O-3 histology code in a Table 2 group: ``morphology`` (Int32), ``group`` (Int8)."""
-    codes: list[int] = []
-    groups: list[int] = []
-    for group, spec in HISTOLOGY_GROUPS:
-        for part in spec.split(","):
-            lo, _, hi = part.partition("-")
-            span = range(int(lo), int(hi or lo) + 1)
-            codes.extend(span)
-            groups.extend([group] * len(span))
-    return pl.DataFrame(
-        {"morphology": codes, "group": groups}, schema={"morphology": pl.Int32, "group": pl.Int8}
+    """One row per ICD-O-3 histology code in a Table 2 group: ``morphology`` (Int32), ``group`` (Int8).
+
+    The groups are consolidation's rule data (``consolidation/data/histology_groups.csv``), so evaluation
+    judges morphology agreement by the same table the registry groups tumours with.
+    """
+    from oncoreg.consolidation.rules import morphology_groups
+
+    return morphology_groups().select(
+        pl.col("morphology").cast(pl.Int32), pl.col("hist_group").cast(pl.Int8).alias("group")
     )
 
 

@@ -95,12 +95,13 @@ def latest_snapshot(data_dir: Path) -> SnapshotInfo | None:
     return snapshots[0] if snapshots else None
 
 
-def _cache_dir(info: SnapshotInfo) -> Path:
+def cache_dir(info: SnapshotInfo) -> Path:
+    """Where the tables of a snapshot are cached (``<snapshot>.tables/`` beside it)."""
     return info.path.with_name(info.path.name + TABLES_SUFFIX)
 
 
 def _read_cache(info: SnapshotInfo) -> dict[str, pl.DataFrame] | None:
-    folder = _cache_dir(info)
+    folder = cache_dir(info)
     source = folder / SOURCE_FILE
     if not source.is_file():
         return None
@@ -111,7 +112,7 @@ def _read_cache(info: SnapshotInfo) -> dict[str, pl.DataFrame] | None:
 
 
 def _write_cache(info: SnapshotInfo, tables: dict[str, pl.DataFrame]) -> None:
-    folder = _cache_dir(info)
+    folder = cache_dir(info)
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in tables.items():
         frame.write_parquet(folder / f"{name}.parquet")
@@ -122,16 +123,13 @@ def _write_cache(info: SnapshotInfo, tables: dict[str, pl.DataFrame]) -> None:
 def compute_tables(info: SnapshotInfo, *, rate_table_path: Path | None = None) -> dict[str, pl.DataFrame]:
     """The standard tables (by county) and the quality indicators of a snapshot (checksums verified)."""
     from oncoreg.stats.population import norwegian_person_years
-    from oncoreg.stats.ratetable import rate_table_from_frame
+    from oncoreg.stats.ratetable import read_rate_table
     from oncoreg.stats.standard_tables import standard_tables
 
     snapshot = load_snapshot(info.path)
     rate_table = None
     if rate_table_path is not None and rate_table_path.is_file():
-        frame = pl.read_csv(rate_table_path, infer_schema_length=0)
-        if "rate_per_day" in frame.columns:  # the simulator writes both; the hazard is the exact one
-            frame = frame.drop([c for c in ("rate_per_year", "prob") if c in frame.columns])
-        rate_table = rate_table_from_frame(frame, source=str(rate_table_path))
+        rate_table = read_rate_table(rate_table_path)  # with several rate columns, rate_per_day is used
     person_years = norwegian_person_years(by=["year", "sex", "age_group", "county"], level="county")
     tables = standard_tables(
         tumours=snapshot.tumours.collect(),
