@@ -6,17 +6,12 @@ pages go to docs/screenshots/.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, needs_chromium, serving
 
 from oncoreg.registry import Registry
 from oncoreg.registry.schemas import NotificationCreate, PersonCreate, TumourCreate
@@ -24,29 +19,10 @@ from oncoreg.web import users
 from oncoreg.web.roles import Role
 from oncoreg.web.schemas import UserCreate
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser test password"
 IDENTIFIER = "15108695088"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+pytestmark = needs_chromium
 
 
 def _seed(url: str) -> int:
@@ -115,43 +91,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``oncoreg serve`` in a subprocess on a free port; yields the base URL and its log file."""
     data = tmp_path / "data"
     _seed(f"sqlite:///{data / 'registry.sqlite'}")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ONCOREG_DATA_DIR": str(data),
-        "ONCOREG_ENVIRONMENT": "development",  # plain http drops Secure cookies (flag tested apart)
-        "ONCOREG_SECRET_KEY": "browser-test-secret-" + "s" * 24,
-        "ONCOREG_CONFIG": str(tmp_path / "none.toml"),
-    }
-    env.pop("ONCOREG_DATABASE_URL", None)
-    log = tmp_path / "server.log"
-    command = [
-        sys.executable,
-        "-c",
-        "import typer; from oncoreg.cli.serve import serve; typer.run(serve)",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://localhost:{port}"  # a secure context: Chromium keeps Secure cookies on localhost
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+    with serving(data, tmp_path) as (base, log):
         yield base, log
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_sign_in_view_person_access_report_sign_out(server: tuple[str, Path], tmp_path: Path) -> None:

@@ -7,17 +7,12 @@ docs/screenshots/.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, _free_port
+from browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, needs_chromium, serving
 from test_screening_desk import OTHER, screening_files
 
 from oncoreg.registry import Registry
@@ -27,7 +22,7 @@ from oncoreg.web import users
 from oncoreg.web.roles import Role
 from oncoreg.web.schemas import UserCreate
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "browser test password"
 SITES = [
     ("C50.4", "8500", 2),
@@ -83,35 +78,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     data.mkdir()
     woman = _seed(data)
     screening_files(data / "screening", woman)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ONCOREG_DATA_DIR": str(data),
-        "ONCOREG_ENVIRONMENT": "development",
-        "ONCOREG_SECRET_KEY": "browser-test-secret-" + "s" * 24,
-        "ONCOREG_CONFIG": str(tmp_path / "none.toml"),
-    }
-    env.pop("ONCOREG_DATABASE_URL", None)
-    log = tmp_path / "server.log"
-    command = [sys.executable, "-c", "import typer; from oncoreg.cli.serve import serve; typer.run(serve)"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield f"http://localhost:{port}", woman
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serving(data, tmp_path) as (base, _log):
+        yield base, woman
 
 
 def _browser(playwright: object, profile: Path) -> object:

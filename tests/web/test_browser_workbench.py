@@ -8,17 +8,12 @@ re-ingests a quarantined message. Screenshots of the workbench pages go to docs/
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, needs_chromium, serving
 from typer.testing import CliRunner
 
 from oncoreg.registry import Registry
@@ -26,28 +21,9 @@ from oncoreg.web import users
 from oncoreg.web.roles import Role
 from oncoreg.web.schemas import UserCreate
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "browser test password"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+pytestmark = needs_chromium
 
 
 def _bad_date(registry: Registry) -> str:
@@ -100,45 +76,12 @@ def _seed(data: Path) -> str:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
-    """``oncoreg serve`` over the pipeline-built store on a free port; yields the base URL and its log."""
+    """``oncoreg serve`` over the pipeline-built store on a free port; yields the base URL, its log and a
+    malformed date that put one message into quarantine."""
     data = tmp_path / "data"
     bad_date = _seed(data)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ONCOREG_DATA_DIR": str(data),
-        "ONCOREG_ENVIRONMENT": "development",
-        "ONCOREG_SECRET_KEY": "browser-test-secret-" + "w" * 24,
-        "ONCOREG_CONFIG": str(tmp_path / "none.toml"),
-    }
-    env.pop("ONCOREG_DATABASE_URL", None)
-    log = tmp_path / "server.log"
-    command = [
-        sys.executable,
-        "-c",
-        "import typer; from oncoreg.cli.serve import serve; typer.run(serve)",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield f"http://localhost:{port}", log, bad_date
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serving(data, tmp_path) as (base, log):
+        yield base, log, bad_date
 
 
 def test_resolve_override_and_fix_quarantine(server: tuple[str, Path, str], tmp_path: Path) -> None:
