@@ -10,9 +10,9 @@ import pypdf
 from fastapi.testclient import TestClient
 
 from oncoreg.config import Settings
+from oncoreg.pdf import Line, render_pdf
 from oncoreg.registry import Registry, migrate
 from oncoreg.web.app import create_app
-from oncoreg.web.pdf import Line, render_pdf
 from oncoreg.web.roles import Role
 
 

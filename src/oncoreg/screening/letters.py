@@ -16,7 +16,6 @@ Python, offline, and the text stays searchable.
 from __future__ import annotations
 
 import hashlib
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +26,7 @@ from typing import Any
 import jinja2
 
 from oncoreg.errors import Problem, ValidationFailed
+from oncoreg.pdf import text_pdf
 
 LETTER_KINDS = ("invitation", "reminder", "information_letter", "followup", "referral")
 PROGRAMME_NAMES = {
@@ -220,56 +220,6 @@ def html_text(html: str) -> str:
         if line or (paragraphs and paragraphs[-1]):
             paragraphs.append(line)
     return "\n".join(paragraphs).strip() + "\n"
-
-
-def _pdf_string(text: str) -> bytes:
-    raw = text.encode("cp1252", errors="replace")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
-
-
-def text_pdf(*, text: str, title: str = "", width_chars: int = 90, lines_per_page: int = 60) -> bytes:
-    """A PDF 1.4 document (A4, Helvetica 10 pt) showing ``text``, wrapped at ``width_chars``.
-
-    Hand-written writer: catalog, pages, one uncompressed content stream per page, the standard Helvetica
-    font with WinAnsiEncoding (so Norwegian letters need no embedded font), cross-reference table."""
-    wrapped: list[str] = []
-    for line in text.splitlines():
-        wrapped.extend(textwrap.wrap(line, width_chars) or [""])
-    pages = [wrapped[i : i + lines_per_page] for i in range(0, max(len(wrapped), 1), lines_per_page)]
-    objects: list[bytes] = [b"", b""]  # 1 catalog, 2 pages (filled in below)
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-    font_ref = 3
-    page_refs: list[int] = []
-    for lines in pages:
-        ops = [b"BT", b"/F1 10 Tf", b"13 TL", b"56 790 Td"]
-        for line in lines:
-            ops.append(_pdf_string(line) + b" '")
-        ops.append(b"ET")
-        stream = b"\n".join(ops)
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-        content_ref = len(objects)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >> "
-            b"/Contents %d 0 R >>" % (font_ref, content_ref)
-        )
-        page_refs.append(len(objects))
-    objects.append(b"<< /Title " + _pdf_string(title) + b" /Producer (oncoreg) >>")
-    info_ref = len(objects)
-    objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
-    kids = b" ".join(b"%d 0 R" % ref for ref in page_refs)
-    objects[1] = b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % len(page_refs)
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets: list[int] = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\n" % (len(objects) + 1, info_ref)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 def letter_pdf(*, letter: Letter) -> bytes:

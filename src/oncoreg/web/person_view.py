@@ -9,10 +9,10 @@ access; ``access_report_pdf`` prints it.
 from __future__ import annotations
 
 from oncoreg.errors import NotFound
+from oncoreg.pdf import Line, render_pdf
 from oncoreg.registry import Registry
 from oncoreg.registry.schemas import Channel, NotificationPublic
 from oncoreg.web.deps import MAX_ID
-from oncoreg.web.pdf import Line, render_pdf
 from oncoreg.web.schemas import AccessReport, PersonView
 
 # Suggestions offered on the purpose form; any other text may be typed.
