@@ -57,11 +57,40 @@ def _site_groups() -> pl.DataFrame:
     )
 
 
+_GROUP_COLUMNS = (
+    "group_no",
+    "histology_from",
+    "histology_to",
+    "non_specific",
+    "covers",
+    "systemic",
+    "group_label",
+)
+
+
 @lru_cache(maxsize=1)
 def _histology_groups() -> pl.DataFrame:
-    with (_DATA / "mp2004_histology_groups.csv").open("rb") as handle:
-        table = pl.read_csv(handle, schema_overrides={"covers": pl.String})
-    return table.with_columns(pl.col("covers").str.split(";").cast(pl.List(pl.Int32)))
+    """Table 2 as one row per histology range (``histology_from``/``_to``), from consolidation's rule data."""
+    from oncoreg.consolidation.rules import histology_groups
+
+    bounds = pl.col("ranges").str.split("-")
+    return (
+        histology_groups()
+        .select(
+            pl.col("group_no").cast(pl.Int64),
+            pl.col("ranges").str.split(","),
+            "non_specific",
+            pl.when(pl.col("covers").list.len() > 0).then(pl.col("covers")).alias("covers"),
+            "systemic",
+            "group_label",
+        )
+        .explode("ranges")
+        .with_columns(
+            bounds.list.first().cast(pl.Int64).alias("histology_from"),
+            bounds.list.last().cast(pl.Int64).alias("histology_to"),
+        )
+        .select(*_GROUP_COLUMNS)
+    )
 
 
 def _text(name: str) -> pl.Expr:
