@@ -7,7 +7,7 @@ EXTRAS ?= dev
 # Two workers by default (the reference machine has 2 cores); override with PYTEST_ARGS="...".
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install system-deps test test-fast lint format demo bench clean
+.PHONY: install system-deps test test-fast screenshots lint format demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: install system-deps
 # SQLite only, for quick local iterations.
 test-fast: install
 	$(BIN)/pytest -m "not postgres and not slow" $(PYTEST_ARGS)
+
+# Refresh docs/screenshots/ from the browser tests (they write to a scratch folder otherwise).
+screenshots: install system-deps
+	ONCOREG_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -p no:xdist tests/web/test_browser*.py
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -1,7 +1,7 @@
 """End-to-end in Debian's Chromium (Playwright, headless) against ``oncoreg serve`` on a loopback port.
 
 Runs on SQLite; skipped only when /usr/bin/chromium is missing (CI installs it). Screenshots of the main
-pages go to docs/screenshots/.
+pages go to the screenshots folder (``make screenshots``: docs/screenshots/).
 """
 
 from __future__ import annotations

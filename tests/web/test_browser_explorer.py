@@ -2,7 +2,7 @@
 
 Like ``test_browser.py``: ``oncoreg serve`` on a loopback port over a SQLite store seeded here (a few dozen
 tumours, frozen into ``data/snapshots``) and screening files in ``data/screening``. Screenshots go to
-docs/screenshots/.
+the screenshots folder (``make screenshots``: docs/screenshots/).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 chain: a tiny simulated country run through ``run_pipeline`` (ingest → link → consolidate → check).
 
 Signs in, resolves a review task with a reason and sees it in the history, overrides a finding, fixes and
-re-ingests a quarantined message. Screenshots of the workbench pages go to docs/screenshots/.
+re-ingests a quarantined message. Screenshots of the workbench pages go to the
+screenshots folder (``make screenshots``: docs/screenshots/).
 """
 
 from __future__ import annotations

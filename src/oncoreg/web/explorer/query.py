@@ -3,10 +3,12 @@ standard tables, answered as rows for a table and CSV, and a Vega-Lite chart.
 
 Researchers see aggregates only after small-count suppression (:mod:`.suppression`): a cell whose
 count is above zero and below ``settings.small_count_threshold`` is blanked together with every value
-derived from it (primary), and so is the smallest cell of every margin ("both sexes" = men + women,
-Norway = the sum of the counties) that would otherwise give a blanked cell away (secondary). Suppression
-is decided on the entity's whole table before the selection is cut out; the page says how many cells were
-suppressed and why.
+derived from it (primary), and so is the smallest cell of every additive relation ("both sexes" = men +
+women, Norway = the sum of the counties, a period = the sum of its years, a group of sites = the sum of
+its sites) that would otherwise give a blanked cell away (secondary). Incidence counts are decided once
+over every entity, period, year, sex and county of the snapshot (:mod:`.relations`), survival and
+prevalence over the entity's whole table, before the selection is cut out; the page says how many cells
+were suppressed and why.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import polars as pl
 
 from oncoreg.errors import Problem, ValidationFailed
 from oncoreg.stats import vegalite
-from oncoreg.web.explorer import suppression
+from oncoreg.web.explorer import relations, suppression
 
 Measure = Literal["counts", "rates", "asr", "trends", "survival", "prevalence"]
 MEASURES: dict[str, str] = {
@@ -39,8 +41,6 @@ ALL_PERIODS = ""
 #: The count column(s) of a measure's rows; suppression keys on the first present, blanks the rest.
 _COUNTS = suppression.COUNTS
 _DERIVED = suppression.DERIVED
-#: Area key of the combined national + county table: "" is Norway, the total of the counties.
-_AREA = "_area"
 
 #: Columns shown (and written to CSV) per measure, with headings.
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -175,30 +175,24 @@ def suppressed_tables(
     the whole table: every period, sex and county, so that no two selections can be combined to undo it."""
     out = dict(tables)
     chosen = pl.col("entity") == selection.entity
-    standard = pl.col("standard") == selection.standard
-    if selection.measure in ("counts", "rates", "asr"):
-        national = tables["incidence_period"].filter(chosen & standard).with_columns(pl.lit("").alias(_AREA))
+    if selection.measure in ("counts", "rates", "asr", "trends"):
+        protected = _protected_incidence(tables, threshold=threshold)
+        period = pl.format("p{}", pl.col("period_index"))
+        out["incidence_period"] = relations.apply(
+            tables["incidence_period"].filter(chosen), protected, area=pl.lit(""), time=period
+        )
         county = tables.get("incidence_county_period")
-        parts = [national]
         if county is not None:
-            parts.append(
-                county.filter(chosen & standard).with_columns(pl.col("county").cast(pl.String).alias(_AREA))
+            out["incidence_county_period"] = relations.apply(
+                county.filter(chosen), protected, area=pl.col("county").cast(pl.String), time=period
             )
-        both = suppression.suppress(
-            pl.concat(parts, how="diagonal_relaxed"),
-            threshold=threshold,
-            margins=((_AREA, "period_index"), ("period_index", "sex")),
-        )
-        out["incidence_period"] = both.filter(pl.col(_AREA) == "").select(
-            *national.columns[:-1], "suppressed", suppression.SECONDARY
-        )
-        if county is not None:
-            out["incidence_county_period"] = both.filter(pl.col(_AREA) != "").select(
-                *county.columns, "suppressed", suppression.SECONDARY
+        if "incidence_year" in tables:
+            out["incidence_year"] = relations.apply(
+                tables["incidence_year"].filter(chosen),
+                protected,
+                area=pl.lit(""),
+                time=pl.format("y{}", pl.col("year")),
             )
-    elif selection.measure == "trends":
-        frame = tables["incidence_year"].filter(chosen & standard)
-        out["incidence_year"] = suppression.suppress(frame, threshold=threshold, margins=(("year",),))
     elif selection.measure == "prevalence":
         frame = tables["prevalence"].filter(chosen)
         out["prevalence"] = suppression.suppress(
@@ -209,6 +203,22 @@ def suppressed_tables(
         margins = (tuple(k for k in ("period", "approach", "time") if k in frame.columns),)
         out["survival"] = suppression.suppress(frame, threshold=threshold, margins=margins)
     return out
+
+
+_PROTECTED: dict[tuple[int, int], tuple[Mapping[str, pl.DataFrame], pl.DataFrame]] = {}
+
+
+def _protected_incidence(tables: Mapping[str, pl.DataFrame], *, threshold: int) -> pl.DataFrame:
+    """:func:`.relations.protect_incidence` once per tables object and threshold (the last few kept)."""
+    key = (id(tables), threshold)
+    hit = _PROTECTED.get(key)
+    if hit is not None and hit[0] is tables:
+        return hit[1]
+    protected = relations.protect_incidence(tables, threshold=threshold)
+    if len(_PROTECTED) >= 4:
+        _PROTECTED.pop(next(iter(_PROTECTED)))
+    _PROTECTED[key] = (tables, protected)
+    return protected
 
 
 def _invalid(field_name: str, value: object, text: str) -> ValidationFailed:
@@ -391,7 +401,8 @@ def explore(
             notes.append(
                 f"{secondary} of the {suppressed} suppressed cells here are not small themselves: they are "
                 "suppressed as well (secondary suppression) so that no small count can be worked out as a "
-                "difference from the totals (both sexes = men + women, Norway = the sum of the counties)."
+                "difference from the totals (both sexes = men + women, Norway = the sum of the counties, a "
+                "period = the sum of its years, a group of sites = the sum of its sites)."
             )
     label = dict(available.entities)[selection.entity]
     title = _title(selection, label)

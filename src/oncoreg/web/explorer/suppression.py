@@ -50,11 +50,14 @@ def mark_primary(frame: pl.DataFrame, *, threshold: int) -> pl.DataFrame:
     return frame.with_columns(small.alias(PRIMARY))
 
 
-def mark_secondary(frame: pl.DataFrame, *, margins: Sequence[Sequence[str]]) -> pl.DataFrame:
+def mark_secondary(
+    frame: pl.DataFrame, *, margins: Sequence[Sequence[str]], groups: Sequence[Sequence[int]] = ()
+) -> pl.DataFrame:
     """Add :data:`SECONDARY`: complementary cells so that no relation has exactly one blanked cell.
 
     ``margins``: per additive relation, the key columns its cells share (e.g. ``("county", "period")`` for
-    "both sexes = men + women": the cells of one county and period form one relation). The frame needs
+    "both sexes = men + women": the cells of one county and period form one relation). ``groups``: further
+    relations given directly as the row numbers of their cells (e.g. a period and its years). The frame needs
     :data:`PRIMARY` and a count column. The complement chosen is the smallest shown count of the relation
     (a non-zero one before a zero; ties by row order)."""
     count = count_column(frame)
@@ -64,15 +67,16 @@ def mark_secondary(frame: pl.DataFrame, *, margins: Sequence[Sequence[str]]) -> 
     hidden = frame[PRIMARY].to_list()
     secondary = [False] * frame.height
     indexed = frame.with_row_index("_row")
-    groups = [
+    groups_by_margin = [
         [rows for rows in indexed.group_by(list(keys), maintain_order=True).agg("_row")["_row"].to_list()]
         for keys in margins
         if all(k in frame.columns for k in keys)
     ]
+    every = [*groups_by_margin, [list(rows) for rows in groups]]
     changed = True
     while changed:
         changed = False
-        for relation in (rows for margin in groups for rows in margin):
+        for relation in (rows for margin in every for rows in margin):
             if len(relation) < 2 or sum(hidden[r] for r in relation) != 1:
                 continue
             shown = [r for r in relation if not hidden[r]]
