@@ -23,9 +23,11 @@ STAGES = {
 }
 
 
-def stream(*, seed: int, stage: str, year: int) -> np.random.Generator:
-    """The generator of ``stage`` in calendar ``year`` for run ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STAGES[stage], year)))
+def stream(*, seed: int, stage: str, year: int, part: int | None = None) -> np.random.Generator:
+    """The generator of ``stage`` in calendar ``year`` for run ``seed`` (of its ``part``, when a stage runs
+    in numbered parts, e.g. chunks of persons)."""
+    key = (STAGES[stage], year) if part is None else (STAGES[stage], year, part)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def stochastic_round(values: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from oncoreg.simulate.population import (
     other_cause_deaths,
     random_days_in_year,
 )
-from oncoreg.simulate.schema import DEATHS, MESSAGES_TRUTH, MOVES, TREATMENTS, TUMOURS
+from oncoreg.simulate.schema import DEATHS, MESSAGES_TRUTH, MOVES, PERSONS, TREATMENTS, TUMOURS
 from oncoreg.simulate.tables import available_years, counties, population_targets
 from oncoreg.simulate.truth import (
     MODEL_COLUMNS,
@@ -49,6 +50,9 @@ from oncoreg.simulate.tumours import death_certificate_tumours, draw_tumours, ne
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
+
+#: Persons per chunk of the end-of-run stages (persons.parquet, screening): bounds their memory.
+CHUNK_PERSONS = 1 << 19
 
 #: Years of clinical tumours simulated after the period for the screening stage (sojourn means 3-5 years).
 LOOKAHEAD_YEARS = 6
@@ -115,6 +119,7 @@ def simulate(
     progress: Progress | None = None,
     write_messages: bool = True,
     screening: bool = True,
+    chunk_persons: int = CHUNK_PERSONS,
 ) -> SimulationSummary:
     """Simulate Norway from 1 January ``start_year`` to 31 December ``end_year`` at ``scale`` (1.0 = all).
 
@@ -154,6 +159,7 @@ def simulate(
             scale * published, rng=rngs.stream(seed=seed, stage="targets", year=year)
         )
 
+    clock = _StageClock()
     initial = targets(start_year)
     county, sex, age = expand_cells(initial)
     init_rng = rngs.stream(seed=seed, stage="population", year=start_year)
@@ -172,6 +178,7 @@ def simulate(
         rng=init_rng,
     )
     tumour_frames: list[pl.DataFrame] = []
+    treatment_frames: list[pl.DataFrame] = []
     tumour_icd10 = np.zeros(0, dtype="<U6")
     next_tumour = 1
     for y_index, year in enumerate(years):
@@ -307,7 +314,7 @@ def simulate(
             streams[name].write(frame)
         # messages come after the screening stage (it may move incidence dates): stage the year's frames
         tumour_frames.append(tumours)
-        write_parquet(treatments, stage / f"treatments_{year}.parquet")
+        treatment_frames.append(treatments)
         if writer is not None:
             referenced = np.unique(
                 np.concatenate(
@@ -320,17 +327,15 @@ def simulate(
         if progress is not None:
             progress(y_index + 1, len(years), f"{year}: {alive.size} persons, {persons.size} tumours")
         log.info("year %d: %d alive, %d tumours, %d deaths", year, alive.size, persons.size, dead_rows.size)
+    clock.done("year loop")
     final = store.alive()
-    all_persons = persons_frame(store=store, rows=np.arange(store.size), municipality_codes=munis.codes)
-    tumours_all = pl.concat(tumour_frames) if tumour_frames else pl.DataFrame(schema=TUMOURS)
-    screening_result = None
-    shifts = pl.DataFrame(schema={"tumour_id": pl.Int64, "shift_days": pl.Int32})
+    first_future = next_tumour
+    screener = None
     if screening:
-        from oncoreg.simulate.screening import simulate_screening
+        from oncoreg.simulate.screening.stream import ScreeningStream
 
         # clinical tumours of the years after the period, so that screens near its end find as many as in a
         # steady state; only those found within the period are kept (their deaths fall after it)
-        first_future = next_tumour
         for future_year in range(end_year + 1, end_year + 1 + LOOKAHEAD_YEARS):
             persons, groups, incidence = draw_tumours(
                 model=model,
@@ -349,70 +354,59 @@ def simulate(
             new["dco"] = np.zeros(persons.size, dtype=bool)
             next_tumour += persons.size
             tumour_frames.append(tumours_frame(new=new, store=store, municipality_codes=munis.codes))
-            treatments = treatments_frame(
-                new=new,
-                model=model,
-                exit_day=np.full(persons.size, NO_DATE, dtype=np.int64),
-                municipality_codes=munis.codes,
-                store=store,
-                rng=rngs.stream(seed=seed, stage="treatments", year=future_year),
+            treatment_frames.append(
+                treatments_frame(
+                    new=new,
+                    model=model,
+                    exit_day=np.full(persons.size, NO_DATE, dtype=np.int64),
+                    municipality_codes=munis.codes,
+                    store=store,
+                    rng=rngs.stream(seed=seed, stage="treatments", year=future_year),
+                )
             )
-            write_parquet(treatments, stage / f"treatments_{future_year}.parquet")
-        screening_result = simulate_screening(
-            persons=all_persons,
-            tumours=pl.concat(tumour_frames).drop(MODEL_COLUMNS),
+        screener = ScreeningStream(
+            out_dir=out_dir,
+            tumours=pl.concat(tumour_frames),
             start_year=start_year,
             end_year=end_year,
-            rng=rngs.stream(seed=seed, stage="screening", year=start_year),
+            messages=writer is not None,
         )
-        tumours_all, shifts = apply_screening(
-            tumours=pl.concat(tumour_frames), screened=screening_result.tumours
-        )
+    # persons.parquet and the screening stage, a chunk of persons at a time (bounded memory)
+    persons_file = StreamingTable(truth / "persons.parquet", PERSONS)
+    for part, first in enumerate(range(0, store.size, chunk_persons)):
+        rows = np.arange(first, min(first + chunk_persons, store.size), dtype=np.int64)
+        persons_now = persons_frame(store=store, rows=rows, municipality_codes=munis.codes)
+        persons_file.write(persons_now)
+        if screener is not None:
+            screening_rng = rngs.stream(seed=seed, stage="screening", year=start_year, part=part)
+            streams["messages"].write(screener.add(persons=persons_now, rng=screening_rng))
+    persons_file.close()
+    del persons_now
+    clock.done("persons and screening")
+    tumours_all = pl.concat(tumour_frames) if tumour_frames else pl.DataFrame(schema=TUMOURS)
+    del tumour_frames
+    shifts = pl.DataFrame(schema={"tumour_id": pl.Int64, "shift_days": pl.Int32})
+    if screener is not None:
+        tumours_all, shifts = apply_screening(tumours=tumours_all, screened=screener.close())
         tumours_all = tumours_all.filter((pl.col("tumour_id") < first_future) | pl.col("screen_detected"))
         store.arrays["n_tumours"][
             tumours_all["person_id"].to_numpy()[tumours_all["tumour_id"].to_numpy() >= first_future] - 1
         ] += 1
-    incidence_year = tumours_all["incidence_date"].dt.year()
-    for year in years:
-        tumours = tumours_all.filter(incidence_year == year)
-        treatments = shift_treatments(
-            treatments=pl.scan_parquet(stage / "treatments_*.parquet")
-            .filter(pl.col("tumour_id").is_in(tumours["tumour_id"].implode()))
-            .collect(),
-            shifts=shifts,
-        ).sort("tumour_id", "start_date", "kind")
-        streams["treatments"].write(treatments)
-        if writer is None:
-            continue
-        staged = {
-            name: pl.read_parquet(stage / f"{name}_{year}.parquet") for name in ("persons", "deaths", "moves")
-        }
-        moved_in = all_persons.join(staged["persons"], on="person_id", how="anti").join(
-            tumours.select("person_id").unique(), on="person_id", how="semi"
-        )
-        messages = writer(
-            out_dir=out_dir,
-            year=year,
-            persons=pl.concat([staged["persons"], moved_in]).sort("person_id"),
-            tumours=tumours.drop(MODEL_COLUMNS),
-            deaths=staged["deaths"],
-            moves=staged["moves"],
-            treatments=treatments,
-            rng=rngs.stream(seed=seed, stage="messages", year=year),
-            config=_message_config(),
-        )
-        streams["messages"].write(messages)
-    if screening_result is not None:
-        if writer is not None:
-            from oncoreg.simulate.screening import write_screening_files
-
-            streams["messages"].write(
-                write_screening_files(out_dir=out_dir, result=screening_result, persons=all_persons)
-            )
-        else:
-            write_parquet(screening_result.events, truth / "screening_events.parquet")
-            write_parquet(screening_result.truth, truth / "screening_tumours.parquet")
+    _write_years(
+        years=years,
+        tumours=tumours_all,
+        treatments=shift_treatments(treatments=pl.concat(treatment_frames), shifts=shifts),
+        streams=streams,
+        writer=writer,
+        stage=stage,
+        store=store,
+        municipality_codes=munis.codes,
+        out_dir=out_dir,
+        seed=seed,
+    )
+    del treatment_frames
     shutil.rmtree(stage)
+    clock.done("treatments and messages by year")
     streams["population"].write(
         _population_rows(
             end_year + 1, cell_counts(store=store, rows=final, year=end_year + 1, munis=munis), county_codes
@@ -421,13 +415,83 @@ def simulate(
     for name, stream in streams.items():
         stream.close()
         setattr(summary, name, stream.rows) if hasattr(summary, name) else None
-    write_parquet(all_persons, truth / "persons.parquet")
     summary.persons = store.size
     summary.tumours = finish_truth(
         tumour_frames=[tumours_all], store=store, model=model, truth=truth, end_day=day_of(end_year + 1) - 1
     )
     rate_table(years=years).write_csv(truth / "ratetable.csv", float_precision=10)
+    clock.done("tumours and net survival")
     return summary
+
+
+def _write_years(
+    *,
+    years: range,
+    tumours: pl.DataFrame,
+    treatments: pl.DataFrame,
+    streams: dict[str, StreamingTable],
+    writer: Callable[..., pl.DataFrame] | None,
+    stage: Path,
+    store: PersonStore,
+    municipality_codes: np.ndarray,
+    out_dir: Path,
+    seed: int,
+) -> None:
+    """Treatments and messages of each year, by the (final) incidence year of the tumours.
+
+    Tumours and treatments are split by year once; the year's persons, deaths and moves are read back from
+    the stage, and persons of tumours moved into the year by screening are added from the store (their
+    current state), so each year costs time in proportion to its own rows.
+    """
+    year_of = tumours.select("tumour_id", pl.col("incidence_date").dt.year().alias("_year"))
+    tumours_of = tumours.join(year_of, on="tumour_id", maintain_order="left").partition_by(
+        "_year", as_dict=True, include_key=False, maintain_order=True
+    )
+    treatments_of = treatments.join(year_of, on="tumour_id", maintain_order="left").partition_by(
+        "_year", as_dict=True, include_key=False, maintain_order=True
+    )
+    for year in years:
+        tumours_now = tumours_of.pop((year,), tumours.clear())
+        treatments_now = treatments_of.pop((year,), treatments.clear())
+        treatments_now = treatments_now.sort("tumour_id", "start_date", "kind")
+        streams["treatments"].write(treatments_now)
+        if writer is None:
+            continue
+        staged = {
+            name: pl.read_parquet(stage / f"{name}_{year}.parquet") for name in ("persons", "deaths", "moves")
+        }
+        moved_in = (
+            tumours_now.select("person_id")
+            .unique()
+            .filter(~pl.col("person_id").is_in(staged["persons"]["person_id"].implode()))["person_id"]
+            .sort()
+            .to_numpy()
+        )
+        persons_now = persons_frame(store=store, rows=moved_in - 1, municipality_codes=municipality_codes)
+        messages = writer(
+            out_dir=out_dir,
+            year=year,
+            persons=pl.concat([staged["persons"], persons_now]).sort("person_id"),
+            tumours=tumours_now.drop(MODEL_COLUMNS),
+            deaths=staged["deaths"],
+            moves=staged["moves"],
+            treatments=treatments_now,
+            rng=rngs.stream(seed=seed, stage="messages", year=year),
+            config=_message_config(),
+        )
+        streams["messages"].write(messages)
+
+
+class _StageClock:
+    """Logs the wall seconds of each stage of a run (``stage <name>: <seconds> s``, read by the benchmark)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        log.info("stage %s: %.1f s", name, now - self.last)
+        self.last = now
 
 
 def _message_config() -> object:

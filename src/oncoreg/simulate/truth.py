@@ -230,15 +230,10 @@ def net_survival(*, tumours: pl.DataFrame, model: CancerModel) -> pl.DataFrame:
         (pl.col("incidence_date").dt.year() // 5 * 5).alias("period_start"),
         *[pl.Series(f"s{t}", np.exp(-cumulative_excess(**h, t=t - lead))) for t in (1, 5, 10)],
     )
-    by_entity = frame.group_by("entity", "sex", "period_start").agg(
-        pl.len().alias("n"), *[pl.col(f"s{t}").mean() for t in (1, 5, 10)]
-    )
-    all_sites = (
-        frame.group_by("sex", "period_start")
-        .agg(pl.len().alias("n"), *[pl.col(f"s{t}").mean() for t in (1, 5, 10)])
-        .with_columns(pl.lit(0, dtype=pl.Int32).alias("entity"))
-    )
-    combined = pl.concat([by_entity, all_sites.select(by_entity.columns)])
+    keys = ["entity", "sex", "period_start"]
+    by_entity = _group_means(frame, keys)
+    all_sites = _group_means(frame.with_columns(pl.lit(0, dtype=frame["entity"].dtype).alias("entity")), keys)
+    combined = pl.concat([by_entity, all_sites])
     long = combined.unpivot(
         index=["entity", "sex", "period_start", "n"], variable_name="t", value_name="net_survival"
     )
@@ -251,3 +246,25 @@ def net_survival(*, tumours: pl.DataFrame, model: CancerModel) -> pl.DataFrame:
         pl.col("n").cast(pl.Int64),
         pl.col("net_survival").cast(pl.Float64),
     ).sort("entity", "sex", "period_start", "years")
+
+
+def _group_means(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Row count and mean of ``s1``, ``s5``, ``s10`` per group of ``keys``, summed in row order.
+
+    (A multi-threaded ``group_by().mean()`` may add in another order from run to run, changing the last
+    bit of a mean and so the bytes of the file; ``np.bincount`` adds in row order.)
+    """
+    groups = frame.select(keys).unique(maintain_order=True).sort(keys).with_row_index("_group")
+    index = (
+        frame.select(keys)
+        .join(groups, on=keys, how="left", nulls_equal=True, maintain_order="left")["_group"]
+        .to_numpy()
+    )
+    n = np.bincount(index, minlength=groups.height)
+    means = {
+        f"s{t}": np.bincount(index, weights=frame[f"s{t}"].to_numpy(), minlength=groups.height) / n
+        for t in (1, 5, 10)
+    }
+    return groups.drop("_group").with_columns(
+        pl.Series("n", n, dtype=pl.UInt32), *(pl.Series(name, mean) for name, mean in means.items())
+    )

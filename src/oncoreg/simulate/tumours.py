@@ -23,6 +23,9 @@ from oncoreg.simulate.cancers import (
 from oncoreg.simulate.population import PersonStore, birth_years, day_of
 from oncoreg.simulate.rng import stochastic_round
 
+#: Rounds in which a drawn site group equal to the person's previous one is handed to the next person.
+CLASH_ROUNDS = 5
+
 
 def completed_age(birth: np.ndarray, on: np.ndarray) -> npt.NDArray[np.int64]:
     """Completed years of age on the dates ``on`` (days since 1970)."""
@@ -64,12 +67,13 @@ def draw_tumours(
     expected = model.rates(year) * population[np.newaxis]
     counts = stochastic_round(expected, rng=scale_rng)  # [group, sex, age group]
     weight = np.where(store["n_tumours"][rows] > 0, model.parameters["second_primary_rr"], 1.0)
-    key = np.where(at_risk, np.log(rng.random(rows.size)) / weight, -np.inf)
-    order = np.lexsort((-key, cell))
-    sorted_cell = cell[order]
-    rank = np.arange(rows.size) - np.searchsorted(sorted_cell, sorted_cell, side="left")
+    key = np.log(rng.random(rows.size)) / weight
     wanted = counts.sum(axis=0).reshape(-1)
-    cell_size = np.bincount(cell[at_risk], minlength=2 * N_AGE_GROUPS)  # at-risk persons first per cell
+    cell_size = np.bincount(cell[at_risk], minlength=2 * N_AGE_GROUPS)  # at-risk persons per cell
+    # the at-risk persons of each cell in key order, only as far as the draw and its replacements can reach
+    order, cell_start, reach = _leading_keys(cell=cell, at_risk=at_risk, key=key, wanted=wanted)
+    sorted_cell = np.repeat(np.arange(2 * N_AGE_GROUPS), reach)
+    rank = np.arange(order.size) - cell_start[sorted_cell]
     selected = rank < np.minimum(wanted, cell_size)[sorted_cell]
     chosen = order[selected]
     chosen = chosen[np.argsort(cell[chosen], kind="stable")]
@@ -86,8 +90,7 @@ def draw_tumours(
     incidence = candidate[chosen]
     # a group equal to the person's previous one goes to the next person of the cell in key order instead
     next_rank = wanted.copy()
-    cell_start = np.searchsorted(sorted_cell, np.arange(2 * N_AGE_GROUPS), side="left")
-    for _ in range(5):
+    for _ in range(CLASH_ROUNDS):
         clash = np.flatnonzero(store["last_group"][persons] == groups)
         if clash.size == 0:
             break
@@ -96,13 +99,44 @@ def draw_tumours(
         clash_cell = np.sort(clash_cell, kind="stable")
         within = np.arange(clash.size) - np.searchsorted(clash_cell, clash_cell, side="left")
         take = next_rank[clash_cell] + within
-        usable = take < cell_size[clash_cell]
+        usable = take < reach[clash_cell]
         replacement = order[cell_start[clash_cell[usable]] + take[usable]]
         persons[clash[usable]] = rows[replacement]
         incidence[clash[usable]] = candidate[replacement]
         next_rank += np.bincount(clash_cell, minlength=next_rank.size)
     keep = store["last_group"][persons] != groups
     return persons[keep], groups[keep], incidence[keep]
+
+
+def _leading_keys(
+    *,
+    cell: npt.NDArray[np.int64],
+    at_risk: npt.NDArray[np.bool_],
+    key: npt.NDArray[np.float64],
+    wanted: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The at-risk positions of each cell by descending key (ties by position), cells in order.
+
+    Only the first ``reach[c] = min(at-risk persons, (1 + CLASH_ROUNDS) · wanted[c])`` of cell ``c`` are
+    returned: the draw takes ``wanted[c]`` and each of the ``CLASH_ROUNDS`` replacement rounds at most as
+    many again, so the result equals a full sort of all persons (``lexsort((-key, cell))``) wherever
+    :func:`draw_tumours` looks, at O(n) cost instead of O(n log n) over everyone alive.
+    Returns (positions, start of each cell in them, reach).
+    """
+    candidates = np.flatnonzero(at_risk)
+    by_cell = candidates[np.argsort(cell[candidates].astype(np.int16), kind="stable")]  # radix sort
+    size = np.bincount(cell[candidates], minlength=wanted.size)
+    reach = np.minimum(size, (1 + CLASH_ROUNDS) * wanted)
+    bounds = np.concatenate([[0], np.cumsum(size)])
+    parts = []
+    for c in np.flatnonzero(reach):
+        members = by_cell[bounds[c] : bounds[c + 1]]
+        if reach[c] < members.size:
+            members = members[np.argpartition(-key[members], reach[c] - 1)[: reach[c]]]
+        parts.append(members[np.lexsort((members, -key[members]))])
+    order = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    cell_start = np.concatenate([[0], np.cumsum(reach)[:-1]])
+    return order.astype(np.int64), cell_start, reach
 
 
 def new_tumours(

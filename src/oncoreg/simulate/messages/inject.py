@@ -301,4 +301,4 @@ def error_list() -> pl.Expr:
         pl.when(pl.col("malformed_kind").is_not_null()).then(pl.format("malformed_{}", "malformed_kind"))
     )
     parts.append(pl.when(pl.col("duplicate_of").is_not_null()).then(pl.lit("duplicate")))
-    return pl.concat_list(parts).list.drop_nulls().list.join(";")
+    return pl.concat_str(parts, separator=";", ignore_nulls=True)

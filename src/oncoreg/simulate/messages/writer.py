@@ -229,8 +229,9 @@ def write_messages(
         target.write_bytes(content)
     if not parts:
         return schema.empty(schema.MESSAGES_TRUTH)
-    truth = pl.concat(parts).with_columns(
+    truth = pl.concat(parts).select(
+        *(c for c in schema.MESSAGES_TRUTH if c not in ("malformed", "errors")),
         pl.col("malformed_kind").is_not_null().alias("malformed"),
         inject.error_list().alias("errors"),
     )
-    return schema.conform(truth.sort("source", "message_id"), schema.MESSAGES_TRUTH)
+    return schema.conform(truth, schema.MESSAGES_TRUTH).sort("source", "message_id")

@@ -75,18 +75,40 @@ def _sent_date(programme: str) -> pl.Expr:
 
 def write_screening_files(*, out_dir: Path, result: ScreeningResult, persons: pl.DataFrame) -> pl.DataFrame:
     """Write the message files and the truth; return one MESSAGES_TRUTH row per message row written."""
+    written = write_screening_messages(out_dir=out_dir, events=result.events, persons=persons, started=set())
+    truth_dir = out_dir / "truth"
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    result.events.write_parquet(truth_dir / "screening_events.parquet")
+    result.truth.write_parquet(truth_dir / "screening_tumours.parquet")
+    return written
+
+
+def write_screening_messages(
+    *, out_dir: Path, events: pl.DataFrame, persons: pl.DataFrame, started: set[Path]
+) -> pl.DataFrame:
+    """Write the message rows of ``events`` (EVENTS rows of the people in ``persons``) to the files.
+
+    A file not in ``started`` is created (with its header) and added to it; a file in it gets the rows
+    appended, so a caller passing the events a chunk of persons at a time, in ``person_id`` order, writes
+    the same files as one call with all of them. Returns one MESSAGES_TRUTH row per message row written.
+    """
     ids = persons.select("person_id", "identifier", "identifier_type")
-    events = result.events.join(ids, on="person_id", how="left")
+    events = events.join(ids, on="person_id", how="left", maintain_order="left")
     written: list[pl.DataFrame] = []
     for programme, stem, types, columns in _FILES:
         chosen = events.filter((pl.col("programme") == programme) & pl.col("type").is_in(list(types)))
         chosen = chosen.with_columns(pl.col("date").dt.year().alias("_year"))
         for (year,), rows in chosen.partition_by("_year", as_dict=True, maintain_order=True).items():
             relative = Path("messages") / "screening" / programme / str(year) / f"{stem}.csv"
-            (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
-            rows.select(
-                pl.col("event_id").alias("message_id"), "identifier", "identifier_type", *columns
-            ).write_csv(out_dir / relative)
+            target = out_dir / relative
+            new_file = target not in started
+            if new_file:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                started.add(target)
+            with target.open("wb" if new_file else "ab") as handle:
+                rows.select(
+                    pl.col("event_id").alias("message_id"), "identifier", "identifier_type", *columns
+                ).write_csv(handle, include_header=new_file)
             written.append(
                 rows.select(
                     pl.col("event_id").alias("message_id"),
@@ -101,10 +123,6 @@ def write_screening_files(*, out_dir: Path, result: ScreeningResult, persons: pl
                     pl.lit("").alias("errors"),
                 )
             )
-    truth_dir = out_dir / "truth"
-    truth_dir.mkdir(parents=True, exist_ok=True)
-    result.events.write_parquet(truth_dir / "screening_events.parquet")
-    result.truth.write_parquet(truth_dir / "screening_tumours.parquet")
     if not written:
         return empty(MESSAGES_TRUTH)
     return conform(pl.concat(written), MESSAGES_TRUTH)
