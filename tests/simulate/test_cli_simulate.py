@@ -24,7 +24,11 @@ def test_simulate_writes_truth_and_report(tmp_path: Path) -> None:
     for name in ("persons", "tumours", "deaths", "net_survival"):
         assert (tmp_path / "truth" / f"{name}.parquet").exists()
     report = pl.read_csv(tmp_path / "report" / "realism.csv")
-    assert {"mv_pct", "dco_pct", "rs5_pct"} <= set(report["measure"].to_list())  # counts need scale ≥ 0.008
+    assert {"mv_pct", "dco_pct", "rs5_pct"} <= set(report["measure"].to_list())
+    assert {"events", "expected_events", "ci_low", "ci_high", "judged_by"} <= set(report.columns)
+    # at scale 0.002 the tumour figures rest on fewer than 300 expected events: judged by their 95% CI
+    counted = report.filter(pl.col("measure").is_in(["cases", "mv_pct", "dco_pct"]))
+    assert set(counted["judged_by"].to_list()) == {"95% CI"}
     assert (tmp_path / "report" / "realism.md").read_text().startswith("# Realism report")
 
 

@@ -72,8 +72,9 @@ def simulate(
     if report:
         table = realism_report(truth_dir=out / "truth", scale=scale)
         csv_path, _ = write_report(report=table, out_dir=out / "report")
-        shown = ("measure", "period", "sex", "site", "published", "simulated", "ratio", "within")
-        rich_table = Table(title=f"Realism (±10%): {int(table['within'].sum())} of {table.height} within")
+        shown = ["measure", "period", "sex", "site", "published", "simulated", "ratio", "events"]
+        shown += ["judged_by", "within"]
+        rich_table = Table(title=f"Realism: {int(table['within'].sum())} of {table.height} within")
         for column in shown:
             rich_table.add_column(column)
         for row in table.iter_rows(named=True):

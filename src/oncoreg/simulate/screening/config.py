@@ -194,5 +194,10 @@ def cervix_rules() -> pl.DataFrame:
 
 @lru_cache(maxsize=1)
 def published_figures() -> pl.DataFrame:
-    """Published programme figures to compare with (``published.csv``; sources cite screening.md)."""
-    return pl.read_csv(BytesIO(_read_data("published.csv")), schema_overrides={"published": pl.Float64})
+    """Published programme figures to compare with (``published.csv``; sources cite screening.md): the
+    value, its unit, the calendar years it describes (``year_from``–``year_to``) and the years of programme
+    history a run needs before them (``history_years``)."""
+    years = {"year_from": pl.Int32, "year_to": pl.Int32, "history_years": pl.Int32}
+    return pl.read_csv(
+        BytesIO(_read_data("published.csv")), schema_overrides={"published": pl.Float64, **years}
+    )

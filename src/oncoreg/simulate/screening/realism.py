@@ -3,14 +3,27 @@
 Definitions (screening.md §2): participation = screened / invited; recall = recalled / screened (first
 and subsequent screens apart); detection = screen-detected cancers (DCIS + invasive) per 1000 screens;
 interval rate 0–11 months = interval cancers within 365 days of a negative screen per 1000 negative
-screens; cervical coverage = women 25–69 resident on 31 December (2019 when the period has 4 years of
-history before it, else the last year) with a sample within the look-back of the primary test in force
-for her on that day (3.5 years for cytology, 5.5 years for HPV: interval + 6 months, §1.2) / those
-women, so it is defined in any period (all women are on HPV from July 2023); FIT positivity = positive /
-analysed FIT; colonoscopy shares per colonoscopy.
+screens; cervical coverage = women 25–69 resident on 31 December of the period's last year with a sample
+within the look-back of the primary test in force for her on that day (3.5 years for cytology, 5.5 years
+for HPV: interval + 6 months, §1.2) / those women, so it is defined in any period (all women are on HPV
+from July 2023); FIT positivity = positive / analysed FIT; colonoscopy shares per colonoscopy.
+
+**Period.** Each published figure describes calendar years (``year_from``–``year_to`` in
+``published.csv``: breast "first 10 years" = 1996–2005, cervical coverage = 2019, ...). When the run covers
+them, with ``history_years`` of run before them (coverage looks back 3.5–5.5 years), the simulated figure is
+measured over those years; otherwise over the whole run (``covered`` false). Breast: invitations and
+screens dated in the period, their assessments, interval cancers whose last screen is in the period;
+cervix: primary samples in the period, coverage on 31 December of its last year; colorectal: invitations
+from 1 January of the first year to 120 days before the period ends (so their results are in, §2.3) and
+what followed them.
+
+Every indicator is a count over a count (``numerator`` events of ``denominator`` trials, times ``per``: 1,
+or 1000 for rates per 1000), so the report can judge it by its sampling uncertainty.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -29,50 +42,77 @@ REALISM: dict[str, pl.DataType | type[pl.DataType]] = {
     "unit": pl.String,
     "source": pl.String,
     "relative_difference": pl.Float64,  # simulated / published − 1
+    "numerator": pl.Int64,  # the events the simulated value rests on
+    "denominator": pl.Int64,  # screens, invitations, women, ... (the trials)
+    "per": pl.Float64,  # simulated = per × numerator / denominator
+    "year_from": pl.Int32,  # the years measured (the published period when covered, else the run)
+    "year_to": pl.Int32,
+    "covered": pl.Boolean,  # the run covers the published period (with its history years)
+    "published_from": pl.Int32,  # the period the published figure describes
+    "published_to": pl.Int32,
 }
 
-
-def _share(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else float("nan")
+Years = tuple[int, int]
 
 
-def _breast(events: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
+@dataclass(frozen=True)
+class Ratio:
+    """``per × numerator / denominator`` (NaN without a denominator)."""
+
+    numerator: int
+    denominator: int
+    per: float = 1.0
+
+    @property
+    def value(self) -> float:
+        return self.per * self.numerator / self.denominator if self.denominator else float("nan")
+
+
+def _in_years(years: Years) -> pl.Expr:
+    return pl.col("date").dt.year().is_between(*years)
+
+
+def breast_indicators(events: pl.DataFrame, truth: pl.DataFrame, years: Years) -> dict[str, Ratio]:
     breast = events.filter(pl.col("programme") == "breast")
-    invitations = breast.filter(pl.col("type") == "invitation").height
-    screens = breast.filter(pl.col("type") == "screen")
-    found = breast.filter((pl.col("type") == "assessment") & pl.col("tumour_id").is_not_null())
-    found = found.select("person_id", "episode").join(screens, on=["person_id", "episode"])
+    invitations = breast.filter((pl.col("type") == "invitation") & _in_years(years)).height
+    screens = breast.filter((pl.col("type") == "screen") & _in_years(years))
+    assessments = breast.filter(pl.col("type") == "assessment").join(
+        screens.select("person_id", "episode"), on=["person_id", "episode"], how="semi"
+    )
+    found = assessments.filter(pl.col("tumour_id").is_not_null()).select("person_id", "episode")
+    found = found.join(screens, on=["person_id", "episode"])
     first = screens.filter(pl.col("first_screen"))
     later = screens.filter(~pl.col("first_screen"))
-    negative = breast.filter(
-        ((pl.col("type") == "screen") & ~pl.col("recall"))
-        | ((pl.col("type") == "assessment") & pl.col("result").is_in(["normal", "benign"]))
-    ).height
+    negative = (
+        screens.filter(~pl.col("recall")).height
+        + assessments.filter(pl.col("result").is_in(["normal", "benign"])).height
+    )
     early_interval = truth.filter(
         (pl.col("programme") == "breast")
         & (pl.col("classification") == "interval")
         & (pl.col("days_since_screen") < 365)
+        & pl.col("last_screen_date").dt.year().is_between(*years)
     ).height
     r1, r2 = screens["reader1_score"], screens["reader2_score"]
+    found_first = found.filter(pl.col("first_screen")).height
     return {
-        "participation": _share(screens.height, invitations),
-        "recall_first": _share(int(first["recall"].sum()), first.height),
-        "recall_subsequent": _share(int(later["recall"].sum()), later.height),
-        "detection_first": 1000 * _share(found.filter(pl.col("first_screen")).height, first.height),
-        "detection_subsequent": 1000 * _share(found.filter(~pl.col("first_screen")).height, later.height),
-        "detection_all": 1000 * _share(found.height, screens.height),
-        "discordant_reads": _share(int(((r1 == 1) != (r2 == 1)).sum()), screens.height),
-        "concordant_positive_reads": _share(int(((r1 > 1) & (r2 > 1)).sum()), screens.height),
-        "interval_rate_0_11_months": 1000 * _share(early_interval, negative),
+        "participation": Ratio(screens.height, invitations),
+        "recall_first": Ratio(int(first["recall"].sum()), first.height),
+        "recall_subsequent": Ratio(int(later["recall"].sum()), later.height),
+        "detection_first": Ratio(found_first, first.height, 1000),
+        "detection_subsequent": Ratio(found.height - found_first, later.height, 1000),
+        "detection_all": Ratio(found.height, screens.height, 1000),
+        "discordant_reads": Ratio(int(((r1 == 1) != (r2 == 1)).sum()), screens.height),
+        "concordant_positive_reads": Ratio(int(((r1 > 1) & (r2 > 1)).sum()), screens.height),
+        "interval_rate_0_11_months": Ratio(early_interval, negative, 1000),
     }
 
 
-def _cervix(
-    events: pl.DataFrame, persons: pl.DataFrame, start_year: int, end_year: int, params: CervixParameters
-) -> dict[str, float]:
+def cervix_indicators(
+    events: pl.DataFrame, persons: pl.DataFrame, years: Years, params: CervixParameters
+) -> dict[str, Ratio]:
     cervix = events.filter(pl.col("programme") == "cervix")
-    year = 2019 if start_year + 4 <= 2019 <= end_year else end_year
-    at = day_of(year, 12, 31)
+    at = day_of(years[1], 12, 31)
     women = People.from_persons(persons.filter(pl.col("sex") == 2))
     age = age_at(women.birth, np.full(len(women), at))
     _, _, birth_day = civil(women.birth)
@@ -92,34 +132,36 @@ def _cervix(
     )
     last = pl.Series(women.person_id[resident]).replace_strict(last_day, default=-(10**9)).to_numpy()
     covered = last > at - look_back[resident]
-    primary = samples.filter(pl.col("indication") == "screening")
+    primary = samples.filter((pl.col("indication") == "screening") & _in_years(years))
     hpv = primary.filter(pl.col("test") == "hpv")
     return {
-        "coverage_3_5_years": _share(int(covered.sum()), int(resident.sum())),
-        "hpv_positivity": _share(hpv.filter(pl.col("result") == "hpv_positive").height, hpv.height),
-        "colposcopy_referral": _share(
+        "coverage_3_5_years": Ratio(int(covered.sum()), int(resident.sum())),
+        "hpv_positivity": Ratio(hpv.filter(pl.col("result") == "hpv_positive").height, hpv.height),
+        "colposcopy_referral": Ratio(
             primary.filter(pl.col("recommendation") == "colposcopy").height, primary.height
         ),
     }
 
 
-def _colorectal(events: pl.DataFrame, persons: pl.DataFrame, end_year: int) -> dict[str, float]:
+def colorectal_indicators(events: pl.DataFrame, persons: pl.DataFrame, years: Years) -> dict[str, Ratio]:
     crc = events.filter(pl.col("programme") == "colorectal").join(
         persons.select("person_id", "sex"), on="person_id", how="left"
     )
     # invitations at least 120 days before the period ends, so their results are in (screening.md §2.3)
     settled = crc.filter(
-        pl.col("type") == "invitation", pl.col("date") <= pl.date(end_year, 12, 31).dt.offset_by("-120d")
+        pl.col("type") == "invitation",
+        pl.col("date") >= pl.date(years[0], 1, 1),
+        pl.col("date") <= pl.date(years[1], 12, 31).dt.offset_by("-120d"),
     ).select("person_id", "episode")
     crc = crc.join(settled, on=["person_id", "episode"], how="semi")
     invitations = crc.filter(pl.col("type") == "invitation")
     results = crc.filter((pl.col("type") == "fit_result") & pl.col("result").is_in(["positive", "negative"]))
     scopes = crc.filter(pl.col("type") == "colonoscopy")
 
-    def participation(sex: int | None) -> float:
+    def participation(sex: int | None) -> Ratio:
         inv = invitations if sex is None else invitations.filter(pl.col("sex") == sex)
         res = results if sex is None else results.filter(pl.col("sex") == sex)
-        return _share(res.select("person_id", "episode").unique().height, inv.height)
+        return Ratio(res.select("person_id", "episode").unique().height, inv.height)
 
     participants = results.select("person_id", "episode").unique().height
     cancers = scopes.filter(pl.col("result") == "cancer").height
@@ -127,30 +169,67 @@ def _colorectal(events: pl.DataFrame, persons: pl.DataFrame, end_year: int) -> d
         "participation": participation(None),
         "participation_women": participation(2),
         "participation_men": participation(1),
-        "positivity": _share(results.filter(pl.col("result") == "positive").height, results.height),
-        "polyps_at_colonoscopy": _share(
+        "positivity": Ratio(results.filter(pl.col("result") == "positive").height, results.height),
+        "polyps_at_colonoscopy": Ratio(
             scopes.filter(pl.col("result").is_in(["adenoma", "advanced_adenoma"])).height, scopes.height
         ),
-        "cancer_at_colonoscopy": _share(cancers, scopes.height),
-        "cancers_per_1000_participants": 1000 * _share(cancers, participants),
+        "cancer_at_colonoscopy": Ratio(cancers, scopes.height),
+        "cancers_per_1000_participants": Ratio(cancers, participants, 1000),
     }
+
+
+def measured_years(
+    *, year_from: int | None, year_to: int | None, history_years: int | None, start_year: int, end_year: int
+) -> tuple[Years, bool]:
+    """The years to measure a figure over, and whether they are its published period: the published
+    ``year_from``–``year_to`` when the run covers them with ``history_years`` of run before them, else the
+    whole run."""
+    if year_from is None or year_to is None:
+        return (start_year, end_year), False
+    covered = start_year + (history_years or 0) <= year_from and year_to <= end_year
+    return ((year_from, year_to), True) if covered else ((start_year, end_year), False)
 
 
 def screening_realism(*, result: ScreeningResult, persons: pl.DataFrame) -> pl.DataFrame:
-    """Rows of programme, measure, simulated, published, unit, source, relative_difference."""
-    simulated = {
-        "breast": _breast(result.events, result.truth),
-        "cervix": _cervix(result.events, persons, result.start_year, result.end_year, result.config.cervix),
-        "colorectal": _colorectal(result.events, persons, result.end_year),
-    }
-    values = pl.DataFrame(
-        [
-            {"programme": programme, "measure": measure, "simulated": float(value)}
-            for programme, measures in simulated.items()
-            for measure, value in measures.items()
-        ]
-    )
-    table = published_figures().join(values, on=["programme", "measure"], how="full", coalesce=True)
-    table = table.with_columns(pl.col("simulated").fill_nan(None))
+    """One row per indicator (``REALISM`` columns): the simulated value over the published figure's period
+    when the run covers it (else over the run), with the counts it rests on."""
+    figures = published_figures()
+    rows: list[dict[str, object]] = []
+    cache: dict[tuple[str, Years], dict[str, Ratio]] = {}
+    for figure in figures.iter_rows(named=True):
+        years, covered = measured_years(
+            year_from=figure["year_from"],
+            year_to=figure["year_to"],
+            history_years=figure["history_years"],
+            start_year=result.start_year,
+            end_year=result.end_year,
+        )
+        programme = figure["programme"]
+        if (programme, years) not in cache:
+            if programme == "breast":
+                cache[programme, years] = breast_indicators(result.events, result.truth, years)
+            elif programme == "cervix":
+                params = result.config.cervix
+                cache[programme, years] = cervix_indicators(result.events, persons, years, params)
+            else:
+                cache[programme, years] = colorectal_indicators(result.events, persons, years)
+        ratio = cache[programme, years][figure["measure"]]
+        simulated = ratio.value
+        rows.append(
+            {
+                **figure,
+                "simulated": None if np.isnan(simulated) else simulated,
+                "numerator": ratio.numerator,
+                "denominator": ratio.denominator,
+                "per": ratio.per,
+                "year_from": years[0],
+                "year_to": years[1],
+                "covered": covered,
+                "published_from": figure["year_from"],
+                "published_to": figure["year_to"],
+            }
+        )
+    schema = {c: t for c, t in REALISM.items() if c != "relative_difference"}
+    table = pl.DataFrame(rows, schema_overrides=schema)
     table = table.with_columns((pl.col("simulated") / pl.col("published") - 1).alias("relative_difference"))
     return table.select([pl.col(c).cast(t) for c, t in REALISM.items()])
