@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -77,11 +78,19 @@ GENERIC_REQUIRED = ("message_id", "source_type")
 GENERIC_SKIP = ("notification_id", "message_id", "message_hash", "item", "person_id")
 
 Row = dict[str, str]
+#: Characters that make ``csv.reader`` do more than split on commas and the one line break.
+_CSV_SPECIAL = ('"', "\r", "\x00")
 
 
 def read_row(content: bytes) -> tuple[list[str], list[str]]:
     """The header and the one row of a stored CSV message."""
-    rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))
+    text = content.decode("utf-8")
+    header, newline, row = text.partition("\n")
+    if newline and header and row and "\n" not in row and not any(char in text for char in _CSV_SPECIAL):
+        # No quotes, carriage returns or NULs and one line break: plain splitting reads what
+        # ``csv.reader`` reads, several times faster (most feed rows look like this).
+        return header.split(","), row.split(",")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if len(rows) != 2:
         raise ValueError(f"a CSV message holds a header and one row, found {len(rows)} rows")
     return rows[0], rows[1]
@@ -228,6 +237,17 @@ def _generic(fields: Fields, row: Row) -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _layout(source: str, header: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Of a source's header (feeds repeat a few): the required columns it lacks, and its extra columns
+    (kept in ``detail``; none for the generic CSV)."""
+    if source == "generic":
+        return tuple(name for name in GENERIC_REQUIRED if name not in header), ()
+    missing = tuple(name for name in (*COMMON, *COLUMNS[source]) if name not in header)
+    known = {*COMMON, *COLUMNS[source], *OPTIONAL.get(source, ())}
+    return missing, tuple(name for name in header if name not in known)
+
+
 def parse(content: bytes, *, source: str, fields: Fields, outcome: ParseOutcome) -> None:
     """Parse one CSV message (header + row) of ``source`` into ``outcome``."""
     header, values = read_row(content)
@@ -239,8 +259,7 @@ def parse(content: bytes, *, source: str, fields: Fields, outcome: ParseOutcome)
     else:
         row = dict(zip(header, values, strict=True))
     generic = source == "generic"
-    required = GENERIC_REQUIRED if generic else (*COMMON, *COLUMNS[source])
-    missing = [name for name in required if name not in header]
+    missing, extra_names = _layout(source, tuple(header))
     for name in missing:
         fields.problem(name, "", "csv.header", f"column {name} is missing from the header")
     outcome.external_id = fields.required("message_id", row.get("message_id"))
@@ -250,8 +269,7 @@ def parse(content: bytes, *, source: str, fields: Fields, outcome: ParseOutcome)
     else:
         outcome.sent_date = fields.date("sent_date", row.get("sent_date"), required=True)
         body = {**_identity(fields, row), "received_date": outcome.sent_date, **MAPPERS[source](fields, row)}
-        known = {*COMMON, *COLUMNS[source], *OPTIONAL.get(source, ())}
-        extra = {name: row[name] for name in header if name not in known}
+        extra = {name: row[name] for name in extra_names}
         id_type = body.pop("_identifier_type")
         parts = [body.get("detail"), detail(identifier_type=id_type), detail(**extra)]
         body["detail"] = ";".join(part for part in parts if part) or None

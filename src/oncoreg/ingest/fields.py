@@ -32,6 +32,7 @@ MAX_LENGTH = {
     for column in table_of(Notification).columns
     if isinstance(column.type, sa.String) and column.type.length is not None
 }
+_LIMITS = tuple(MAX_LENGTH.items())
 
 
 @lru_cache(maxsize=4096)
@@ -234,8 +235,9 @@ class Fields:
 
     def lengths(self, row: dict[str, Any]) -> None:
         """Every string fits its column of the notification table."""
-        for name, limit in MAX_LENGTH.items():
-            value = row.get(name)
+        get = row.get
+        for name, limit in _LIMITS:
+            value = get(name)
             if isinstance(value, str) and len(value) > limit:
                 self.problem(name, value, "length", f"{name} is longer than {limit} characters")
                 row[name] = None

@@ -1,9 +1,11 @@
-"""Ingest runs: store every message of a directory verbatim first, then parse what is still ``received``.
+"""Ingest runs: every message of a directory stored verbatim with its parse result, batch by batch.
 
-1. Files are cut into messages (:mod:`oncoreg.ingest.split`) and stored in batches of ``batch_size``
-   with their content hash (an exact duplicate is stored once and counted as a duplicate).
-2. Messages still ``received`` (this run's and any left by a killed run) are parsed in batches; each
-   batch's notifications, quarantine entries and status changes are committed together.
+1. Files are cut into messages (:mod:`oncoreg.ingest.split`) and taken in batches of ``batch_size``
+   (a batch may span files). The messages of a batch not stored yet are parsed, then stored verbatim
+   with their content hash together with their notifications, quarantine entries and final status, in
+   one transaction (an exact duplicate is stored once and counted as a duplicate).
+2. Messages still ``received`` (left by an older or a failed run, or a correction) are parsed in
+   batches; each batch's notifications, quarantine entries and status changes are committed together.
 3. The run's counts are computed from the store and recorded in ``ingest_run``:
    ``received = accepted + quarantined + duplicates`` per source.
 
@@ -66,6 +68,28 @@ def _process_pending(
         store.commit_batch(registry.engine, results, now=registry.clock(), user=user, run_id=run_id)
         if progress is not None:
             progress("processed", len(rows))
+
+
+def _parse_new(
+    registry: Registry, batch: list[RawMessage], *, run_id: int, adoptable: list[int]
+) -> dict[str, ParseOutcome]:
+    """Parse the messages of ``batch`` not stored yet (content hash → outcome).
+
+    Should parsing fail unexpectedly (a bug, not a bad message: those are quarantined), the batch is
+    stored verbatim before the error goes on, as every message is stored before anything else happens.
+    """
+    known = store.stored_hashes(registry.engine, [message.content_hash for message in batch])
+    outcomes: dict[str, ParseOutcome] = {}
+    try:
+        for message in batch:
+            if message.content_hash not in known and message.content_hash not in outcomes:
+                outcomes[message.content_hash] = parse_message(
+                    source=message.source, format=message.format, content=message.content
+                )
+    except Exception:
+        store.store_batch(registry.engine, batch, run_id=run_id, adoptable=adoptable, now=registry.clock())
+        raise
+    return outcomes
 
 
 def _report(registry: Registry, *, run_id: int, received: Counter[str], skipped: list[str]) -> IngestReport:
@@ -141,15 +165,26 @@ def _ingest(
         raise IngestError("ingest refused: no acting user given")
     run_id, adoptable = store.start_run(registry.engine, user=user, directory=label, now=registry.clock())
     received: Counter[str] = Counter()
-    for path, source, message_format in files:
-        messages = split_file(path, source=source, message_format=message_format, root=root)
-        for batch in _batches(messages, batch_size):
-            store.store_batch(
-                registry.engine, batch, run_id=run_id, adoptable=adoptable, now=registry.clock()
-            )
-            received[source] += len(batch)
-            if progress is not None:
-                progress("stored", len(batch))
+    messages = (
+        message
+        for path, source, message_format in files
+        for message in split_file(path, source=source, message_format=message_format, root=root)
+    )
+    for batch in _batches(messages, batch_size):  # a batch may span files (fewer, larger transactions)
+        outcomes = _parse_new(registry, batch, run_id=run_id, adoptable=adoptable)
+        store.store_parsed(
+            registry.engine,
+            batch,
+            outcomes,
+            run_id=run_id,
+            adoptable=adoptable,
+            now=registry.clock(),
+            user=user,
+        )
+        received.update(message.source for message in batch)
+        if progress is not None:
+            progress("stored", len(batch))
+            progress("processed", len(outcomes))
     _process_pending(registry, user=user, run_id=run_id, batch_size=batch_size, progress=progress)
     report = _report(registry, run_id=run_id, received=received, skipped=skipped)
     log.info(

@@ -4,6 +4,10 @@ Messages are inserted with ``INSERT ... ON CONFLICT (content_hash) DO NOTHING`` 
 the same message twice (a re-send of the same bytes, a restarted run) changes nothing. Parse results of
 a batch (notification rows with their history rows, quarantine entries, the message status change) are
 written in one transaction: after a crash a batch is either done or still ``received``.
+
+The hot inserts go through :func:`oncoreg.registry.bulk.insert_rows` (the driver's executemany of value
+tuples, converted by the columns' own SQLAlchemy bind processors), not through compiled ``insert()``
+statements with a dict per row; new notifications get their ids before the insert (no ``RETURNING``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -20,7 +24,7 @@ import sqlalchemy as sa
 
 from oncoreg.ingest.model import IngestError, ParseOutcome, RawMessage, reason
 from oncoreg.ingest.schema import NOTIFICATIONS, conform_notifications
-from oncoreg.registry import history
+from oncoreg.registry import bulk, history
 from oncoreg.registry.tables import IngestRun, Message, MessageIngest, Notification, Quarantine, table_of
 
 MESSAGES = table_of(Message)
@@ -29,6 +33,23 @@ RUNS = table_of(IngestRun)
 NOTIFICATION = table_of(Notification)
 QUARANTINE = table_of(Quarantine)
 NOTIFICATION_COLUMNS = frozenset(NOTIFICATION.c.keys()) - {"notification_id"}
+#: The columns a new notification is inserted with (after its id), in the order of its history state.
+NOTIFICATION_INSERT = tuple(sorted(NOTIFICATION_COLUMNS))
+NOTIFICATION_DATES = tuple(
+    name for name in NOTIFICATION_INSERT if isinstance(NOTIFICATION.c[name].type, sa.Date)
+)
+MESSAGE_INSERT_COLUMNS = (
+    "source",
+    "format",
+    "sender",
+    "received_at",
+    "content_hash",
+    "content",
+    "stored_path",
+    "status",
+)
+#: Most values in one ``IN (...)`` list (SQLite allows 32766 parameters, psycopg 65535).
+IN_CHUNK = 10_000
 KILL_ENV = "ONCOREG_INGEST_KILL_AT"
 _checkpoints: Counter[str] = Counter()
 
@@ -46,22 +67,8 @@ def checkpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _insert_ignore(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], key: str
-) -> None:
-    """Insert rows, skipping those whose ``key`` already exists (dialect upsert)."""
-    if not rows:
-        return
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        connection.execute(pg_insert(table).on_conflict_do_nothing(index_elements=[key]), list(rows))
-    elif connection.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        connection.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=[key]), list(rows))
-    else:  # pragma: no cover - the store runs on SQLite and PostgreSQL only
-        raise NotImplementedError(connection.dialect.name)
+class ConcurrentIngest(IngestError):
+    """Another process changed a message of this batch (two ingests at once)."""
 
 
 # -- runs ----------------------------------------------------------------------------------------------
@@ -126,6 +133,19 @@ def finish_run(engine: sa.Engine, *, run_id: int, values: dict[str, Any]) -> Non
 # -- storing messages -----------------------------------------------------------------------------------
 
 
+def _unique(messages: Sequence[RawMessage]) -> dict[str, RawMessage]:
+    unique: dict[str, RawMessage] = {}
+    for message in messages:
+        unique.setdefault(message.content_hash, message)  # first occurrence wins
+    return unique
+
+
+def stored_hashes(engine: sa.Engine, hashes: Sequence[str]) -> set[str]:
+    """Which of ``hashes`` are already stored (messages an ingest need not parse again)."""
+    with engine.connect() as connection:
+        return set(_message_ids(connection, hashes))
+
+
 def store_batch(
     engine: sa.Engine,
     messages: Sequence[RawMessage],
@@ -136,47 +156,152 @@ def store_batch(
     corrected_from: int | None = None,
 ) -> dict[str, int]:
     """Store messages verbatim (once per content hash) and claim them for the run; returns hash → id."""
-    unique: dict[str, RawMessage] = {}
-    for message in messages:
-        unique.setdefault(message.content_hash, message)  # first occurrence wins
-    hashes = list(unique)
-    rows = [
-        {
-            "source": m.source,
-            "format": m.format,
-            "sender": None,
-            "received_at": now,
-            "content_hash": m.content_hash,
-            "content": m.content,
-            "stored_path": m.stored_path,
-            "status": "received",
-        }
-        for m in unique.values()
-    ]
+    unique = _unique(messages)
     with engine.begin() as connection:
-        _insert_ignore(connection, MESSAGES, rows, "content_hash")
-        found = connection.execute(
-            sa.select(MESSAGES.c.content_hash, MESSAGES.c.message_id).where(
-                MESSAGES.c.content_hash.in_(hashes)
+        bulk.insert_rows(
+            connection,
+            MESSAGES,
+            MESSAGE_INSERT_COLUMNS,
+            [
+                (m.source, m.format, None, now, m.content_hash, m.content, m.stored_path, "received")
+                for m in unique.values()
+            ],
+            conflict_key="content_hash",
+        )
+        ids = _message_ids(connection, list(unique))
+        _claim(connection, ids, {}, run_id=run_id, adoptable=adoptable, corrected_from=corrected_from)
+        checkpoint("store-commit")
+    checkpoint("store")
+    return ids
+
+
+def store_parsed(
+    engine: sa.Engine,
+    messages: Sequence[RawMessage],
+    outcomes: dict[str, ParseOutcome],
+    *,
+    run_id: int,
+    adoptable: Sequence[int],
+    now: datetime,
+    user: str,
+) -> None:
+    """Store a batch and the parse results of its new messages in one transaction.
+
+    ``outcomes`` (content hash → outcome) holds every message of the batch not stored before; those are
+    inserted verbatim with their final status, sender and identifier, and their notifications (with
+    history) and quarantine entries written, as :func:`store_batch` followed by :func:`commit_batch`
+    would, but each message row is written once. Messages stored before are only claimed (as by
+    :func:`store_batch`); any of them still ``received`` is left to :func:`pending`. A crash leaves the
+    batch done or absent.
+    """
+    unique = _unique(messages)
+    fresh = [m for m in unique.values() if m.content_hash in outcomes]
+    rows = []
+    for m in fresh:
+        outcome = outcomes[m.content_hash]
+        status = "accepted" if outcome.accepted else "quarantined"
+        own_id = outcome.external_id or outcome.salvaged_id
+        rows.append(
+            (
+                m.source,
+                m.format,
+                outcome.sender,
+                now,
+                m.content_hash,
+                m.content,
+                m.stored_path,
+                status,
+                own_id,
             )
         )
-        ids = {str(content_hash): int(message_id) for content_hash, message_id in found}
-        claims = [
-            {"message_id": ids[h], "external_id": None, "run_id": run_id, "corrected_from": corrected_from}
-            for h in hashes
-        ]
-        _insert_ignore(connection, MESSAGE_INGEST, claims, "message_id")
-        if adoptable:
+    with engine.begin() as connection:
+        highest = _highest_message_id(connection)
+        inserted = bulk.insert_rows(
+            connection, MESSAGES, (*MESSAGE_INSERT_COLUMNS, "external_id"), rows, conflict_key="content_hash"
+        )
+        if inserted != len(fresh):
+            raise ConcurrentIngest(
+                f"{len(fresh) - inserted} messages of the batch were stored by another run"
+            )
+        ids = _message_ids(connection, [h for h in unique if h not in outcomes])
+        ids.update(_inserted_ids(connection, [m.content_hash for m in fresh], highest))
+        carried = {ids[h]: outcome.external_id for h, outcome in outcomes.items()}
+        _claim(connection, ids, carried, run_id=run_id, adoptable=adoptable, corrected_from=None)
+        checkpoint("store-commit")
+        _write_results(
+            connection,
+            [(ids[m.content_hash], outcomes[m.content_hash]) for m in fresh],
+            now=now,
+            user=user,
+            run_id=run_id,
+        )
+        checkpoint("process-commit")
+    checkpoint("store")
+    checkpoint("process")
+
+
+def _claim(
+    connection: sa.Connection,
+    ids: dict[str, int],
+    carried: dict[int, str | None],
+    *,
+    run_id: int,
+    adoptable: Sequence[int],
+    corrected_from: int | None,
+) -> None:
+    """Claim the messages for the run (``message_ingest``; a message claimed before keeps its claim unless
+    its run was interrupted); ``carried``: the identifier each new message carries."""
+    bulk.insert_rows(
+        connection,
+        MESSAGE_INGEST,
+        ("message_id", "external_id", "run_id", "corrected_from"),
+        [(mid, carried.get(mid), run_id, corrected_from) for mid in ids.values()],
+        conflict_key="message_id",
+    )
+    if adoptable:
+        id_list = list(ids.values())
+        for start in range(0, len(id_list), IN_CHUNK):
             connection.execute(
                 sa.update(MESSAGE_INGEST)
                 .where(
-                    MESSAGE_INGEST.c.message_id.in_(list(ids.values())),
+                    MESSAGE_INGEST.c.message_id.in_(id_list[start : start + IN_CHUNK]),
                     MESSAGE_INGEST.c.run_id.in_(adoptable),
                 )
                 .values(run_id=run_id)
             )
-        checkpoint("store-commit")
-    checkpoint("store")
+
+
+def _highest_message_id(connection: sa.Connection) -> int | None:
+    """SQLite: the highest message id (see :func:`_inserted_ids`); PostgreSQL: not needed, None."""
+    if connection.dialect.name != "sqlite":
+        return None
+    return int(connection.exec_driver_sql("SELECT coalesce(max(message_id), 0) FROM message").scalar_one())
+
+
+def _inserted_ids(connection: sa.Connection, hashes: Sequence[str], highest: int | None) -> dict[str, int]:
+    """The ids of messages just inserted, in order, by content hash.
+
+    SQLite gives a new row the highest id plus one, so when the highest id grew by exactly the number of
+    rows inserted, nobody else inserted meanwhile and the ids are ``highest + 1`` onwards in insert order
+    (no query); otherwise, and on PostgreSQL, they are looked up."""
+    if highest is not None and hashes:
+        now_highest = _highest_message_id(connection)
+        if now_highest == highest + len(hashes):
+            return dict(zip(hashes, range(highest + 1, now_highest + 1), strict=True))
+    return _message_ids(connection, hashes)
+
+
+def _message_ids(connection: sa.Connection, hashes: Sequence[str]) -> dict[str, int]:
+    """The ids of stored messages by content hash (chunks of ``IN_CHUNK`` hashes per query)."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    ids: dict[str, int] = {}
+    for start in range(0, len(hashes), IN_CHUNK):
+        chunk = tuple(hashes[start : start + IN_CHUNK])
+        marks = ", ".join([mark] * len(chunk))
+        found = connection.exec_driver_sql(
+            f"SELECT content_hash, message_id FROM message WHERE content_hash IN ({marks})", chunk
+        )
+        ids.update(found.fetchall())  # (content_hash, message_id) rows
     return ids
 
 
@@ -196,12 +321,25 @@ def pending(engine: sa.Engine, *, limit: int) -> list[sa.Row[Any]]:
         return list(connection.execute(query))
 
 
-def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, date) else value for key, value in row.items()}
+def _reserve_notification_ids(connection: sa.Connection, count: int) -> list[int]:
+    """Ids for ``count`` new notifications, in order, inside the batch's write transaction.
 
-
-class ConcurrentIngest(IngestError):
-    """Another process changed a message of this batch (two ingests at once)."""
+    SQLite: the ids it would assign itself (``max + 1`` onwards; the transaction already holds the write
+    lock from the status update, so no other writer can take them). PostgreSQL: drawn from the column's
+    sequence, like every other insert.
+    """
+    if connection.dialect.name == "postgresql":
+        drawn = connection.execute(
+            sa.text(
+                "SELECT nextval(pg_get_serial_sequence('notification', 'notification_id')) "
+                "FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        ).scalars()
+        return sorted(int(value) for value in drawn)
+    highest = connection.execute(sa.select(sa.func.max(NOTIFICATION.c.notification_id))).scalar()
+    first = int(highest or 0) + 1
+    return list(range(first, first + count))
 
 
 def commit_batch(
@@ -212,70 +350,26 @@ def commit_batch(
     user: str,
     run_id: int,
 ) -> None:
-    """Write one batch's notifications (with history), quarantine entries and status changes atomically."""
-    accepted = [(mid, outcome) for mid, outcome in results if outcome.accepted]
-    quarantined = [(mid, outcome) for mid, outcome in results if not outcome.accepted]
-    rows = [
-        {
-            **{key: value for key, value in row.items() if key in NOTIFICATION_COLUMNS},
-            "message_id": mid,
-            "item": item,
-            "version": 1,
-        }
-        for mid, outcome in accepted
-        for item, row in enumerate(outcome.notifications)
-    ]
-    columns = sorted(NOTIFICATION_COLUMNS)
-    rows = [{name: row.get(name) for name in columns} for row in rows]
+    """Write one batch's notifications (with history), quarantine entries and status changes atomically
+    (messages stored before by :func:`store_batch`, still ``received``)."""
     with engine.begin() as connection:
-        for status, group in (("accepted", accepted), ("quarantined", quarantined)):
-            ids = [mid for mid, _ in group]
-            if not ids:
-                continue
-            changed = connection.execute(
-                sa.update(MESSAGES)
-                .where(MESSAGES.c.message_id.in_(ids), MESSAGES.c.status == "received")
-                .values(status=status)
-            ).rowcount
+        for status in ("accepted", "quarantined"):
+            ids = [mid for mid, outcome in results if outcome.accepted == (status == "accepted")]
+            changed = 0
+            for start in range(0, len(ids), IN_CHUNK):
+                changed += connection.execute(
+                    sa.update(MESSAGES)
+                    .where(
+                        MESSAGES.c.message_id.in_(ids[start : start + IN_CHUNK]),
+                        MESSAGES.c.status == "received",
+                    )
+                    .values(status=status)
+                ).rowcount
             if changed != len(ids):
                 raise ConcurrentIngest(
                     f"{len(ids) - changed} messages of the batch were processed by another run"
                 )
-        if rows:
-            inserted = connection.execute(
-                sa.insert(NOTIFICATION).returning(
-                    NOTIFICATION.c.notification_id, sort_by_parameter_order=True
-                ),
-                rows,
-            ).scalars()
-            history.record(
-                connection,
-                [
-                    history.history_row(
-                        entity="notification",
-                        entity_id=int(nid),
-                        action="insert",
-                        changed_at=now,
-                        changed_by=user,
-                        reason=f"ingest run {run_id}",
-                        before=None,
-                        after=_json_ready({**row, "notification_id": int(nid)}),
-                    )
-                    for nid, row in zip(inserted, rows, strict=True)
-                ],
-            )
-        entries = [
-            {
-                "message_id": mid,
-                "reasons": [reason(p) for p in outcome.problems],
-                "status": "open",
-                "created_at": now,
-                "version": 1,
-            }
-            for mid, outcome in quarantined
-        ]
-        if entries:
-            connection.execute(sa.insert(QUARANTINE), entries)
+        _write_results(connection, results, now=now, user=user, run_id=run_id)
         facts = [
             (mid, outcome.external_id, outcome.salvaged_id, outcome.sender)
             for mid, outcome in results
@@ -289,26 +383,90 @@ def commit_batch(
     checkpoint("process")
 
 
+def _write_results(
+    connection: sa.Connection,
+    results: Sequence[tuple[int, ParseOutcome]],
+    *,
+    now: datetime,
+    user: str,
+    run_id: int,
+) -> None:
+    """Notifications (ids in message order) with their history rows, and quarantine entries."""
+    states: list[dict[str, Any]] = []  # one per notification, the columns in NOTIFICATION_INSERT order
+    for mid, outcome in results:
+        if outcome.accepted:
+            for item, parsed in enumerate(outcome.notifications):
+                state = dict.fromkeys(NOTIFICATION_INSERT)
+                state.update(parsed)
+                if len(state) != len(NOTIFICATION_INSERT):  # the parser set a key that is no column
+                    state = {name: parsed.get(name) for name in NOTIFICATION_INSERT}
+                state["message_id"], state["item"], state["version"] = mid, item, 1
+                states.append(state)
+    if states:
+        notification_ids = _reserve_notification_ids(connection, len(states))
+        bulk.insert_rows(
+            connection,
+            NOTIFICATION,
+            ("notification_id", *NOTIFICATION_INSERT),
+            [(nid, *state.values()) for nid, state in zip(notification_ids, states, strict=True)],
+        )
+        reason_text = f"ingest run {run_id}"
+        history.record(
+            connection,
+            [
+                history.history_row(
+                    entity="notification",
+                    entity_id=nid,
+                    action="insert",
+                    changed_at=now,
+                    changed_by=user,
+                    reason=reason_text,
+                    before=None,
+                    after=_json_state(state, nid),
+                )
+                for nid, state in zip(notification_ids, states, strict=True)
+            ],
+        )
+    bulk.insert_rows(
+        connection,
+        QUARANTINE,
+        ("message_id", "reasons", "status", "created_at", "version"),
+        [
+            (mid, [reason(p) for p in outcome.problems], "open", now, 1)
+            for mid, outcome in results
+            if not outcome.accepted
+        ],
+    )
+
+
+def _json_state(state: dict[str, Any], notification_id: int) -> dict[str, Any]:
+    """A new notification's history state: its columns (dates as ISO text), then its id."""
+    after = dict(state)
+    for name in NOTIFICATION_DATES:
+        value = after[name]
+        if value is not None:
+            after[name] = value.isoformat()
+    after["notification_id"] = notification_id
+    return after
+
+
 def _record_facts(
     connection: sa.Connection, facts: Sequence[tuple[int, str | None, str | None, str | None]]
 ) -> None:
     """The identifier each message carries (``message`` also keeps a salvaged one) and its sender.
 
     On PostgreSQL one set-based ``UPDATE ... FROM (VALUES ...)`` per table and chunk (one statement per
-    message costs a round trip each); SQLite runs in-process, where executemany is as fast."""
+    message costs a round trip each); SQLite runs in-process, where the driver's executemany of a
+    prepared statement is as fast."""
     if connection.dialect.name != "postgresql":
-        params = [{"b_id": i, "b_external": e, "b_own": e or v, "b_sender": s} for i, e, v, s in facts]
-        connection.execute(
-            sa.update(MESSAGE_INGEST)
-            .where(MESSAGE_INGEST.c.message_id == sa.bindparam("b_id"))
-            .values(external_id=sa.bindparam("b_external")),
-            params,
-        )
-        connection.execute(
-            sa.update(MESSAGES)
-            .where(MESSAGES.c.message_id == sa.bindparam("b_id"))
-            .values(sender=sa.bindparam("b_sender"), external_id=sa.bindparam("b_own")),
-            params,
+        carried = [(e, i) for i, e, _, _ in facts if e is not None]
+        if carried:  # (an empty parameter list would run the statement once, without parameters)
+            connection.exec_driver_sql(
+                "UPDATE message_ingest SET external_id = ? WHERE message_id = ?", carried
+            )
+        connection.exec_driver_sql(
+            "UPDATE message SET sender = ?, external_id = ? WHERE message_id = ?",
+            [(s, e or v, i) for i, e, v, s in facts],
         )
         return
     for start in range(0, len(facts), 2000):

@@ -11,16 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from oncoreg.registry import bulk
 from oncoreg.registry.audit_tables import History
 from oncoreg.registry.tables import table_of
 
 Entity = Literal["person", "tumour", "notification", "tumour_notification"]
 Action = Literal["insert", "update", "delete"]
 HISTORY = table_of(History)
+#: The columns a history row is written with (the keys of :func:`history_row`).
+COLUMNS = (
+    "entity",
+    "entity_id",
+    "related_id",
+    "action",
+    "changed_at",
+    "changed_by",
+    "reason",
+    "before",
+    "after",
+)
+_values = itemgetter(*COLUMNS)
 
 
 def history_row(
@@ -50,9 +65,10 @@ def history_row(
 
 
 def record(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Append history rows (one executemany; nothing else ever writes to ``history``)."""
-    if rows:
-        connection.execute(sa.insert(HISTORY), list(rows))
+    """Append history rows (:func:`history_row` dicts) in one executemany; nothing else ever writes to
+    ``history``. The states are stored as the ``JSON`` column type stores them (SQLite: ``json.dumps``
+    text, ``None`` as ``null``; PostgreSQL: ``jsonb``), through :func:`oncoreg.registry.bulk.insert_rows`."""
+    bulk.insert_rows(connection, HISTORY, COLUMNS, list(map(_values, rows)))
 
 
 def state_at(
