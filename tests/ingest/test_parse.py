@@ -259,3 +259,11 @@ def test_generic_csv_gives_one_notification_per_row() -> None:
     assert note["given_sex"] == 2
     bad = parse_message(source="generic", format="csv", content=content.replace(b"clinical", b"astrology"))
     assert [(p.field, p.rule) for p in bad.problems] == [("source_type", "source_type.code")]
+
+
+def test_screening_results_and_truth_are_not_registration_feeds() -> None:
+    assert classify(Path("messages/screening/breast/2020/screening_results.csv")) is None
+    assert classify(Path("messages/screening/cervix/2020/laboratory_results.csv")) is None
+    assert classify(Path("truth/tumours.csv")) is None
+    assert classify(Path("messages/pathology/2020/SUS_2020.hl7")) == ("pathology", "hl7v2")
+    assert classify(Path("incoming/extra.csv")) == ("generic", "csv")

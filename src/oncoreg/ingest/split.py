@@ -25,6 +25,11 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+#: Folder of the screening programmes' result files (formats.md): the screening module reads them
+#: (``oncoreg screening ...``); registration ingest lists them as skipped, never as generic CSV.
+SCREENING_FOLDER = "screening"
+
+
 def classify(path: Path) -> tuple[str, str] | None:
     """(source, format) of a file from its folder names and extension; None if it is not a message file."""
     message_format = EXTENSIONS.get(path.suffix.lower())
@@ -34,6 +39,8 @@ def classify(path: Path) -> tuple[str, str] | None:
         if part in SOURCES:
             return part, message_format
     if path.parts and path.parts[0] == "truth":  # a simulator's ground truth, never a feed
+        return None
+    if SCREENING_FOLDER in path.parent.parts:  # screening results: read by ``oncoreg screening``
         return None
     return ("generic", "csv") if message_format == "csv" else None
 
