@@ -149,7 +149,11 @@ def test_merge_moves_notifications_and_reconsolidates(registry: Registry, pair: 
     assert moved[-1].before is not None
     assert moved[-1].after is not None
     assert (moved[-1].before["person_id"], moved[-1].after["person_id"]) == (pair.other, pair.kept)
-    assert persons_edit.decisions(registry)[-1]["kind"] == "merge"
+    decision = persons_edit.decisions(registry)[-1]
+    assert decision["kind"] == "merge"
+    # recorded by notification ids, which a rebuild re-applies (oncoreg.pipeline.decisions)
+    assert decision["into_notifications"] == [pair.breast_kept]
+    assert decision["notification_ids"] == sorted([pair.breast_other, pair.colon_other])
 
 
 def test_merge_with_a_stale_version_is_a_conflict(registry: Registry, pair: Pair) -> None:
@@ -208,6 +212,10 @@ def test_split_moves_chosen_notifications_to_a_new_person(registry: Registry, pa
         created = reg.history(entity="person", entity_id=new)
     assert created[0].action == "insert"
     assert created[0].reason == "colon report belongs to another man"
+    decision = persons_edit.decisions(registry)[-1]
+    assert (decision["kind"], decision["person_id"], decision["new_person_id"]) == ("split", pair.other, new)
+    assert decision["notification_ids"] == [pair.colon_other]
+    assert decision["rest_notifications"] == [pair.breast_other]
     with pytest.raises(ConflictError):
         persons_edit.split(
             registry,

@@ -169,3 +169,54 @@ def test_other_roles_may_not_merge(client_for: Client, seeded: Seeded, twin: int
         },
     )
     assert response.status_code == 403
+
+
+def test_registrar_settles_a_linkage_task_by_choosing_a_candidate(
+    client_for: Client, registry: Registry, seeded: Seeded
+) -> None:
+    from oncoreg.pipeline import persons_edit
+    from oncoreg.registry.schemas import ReviewTaskCreate
+
+    with registry.session(user="fixture", purpose="test set-up", channel="batch") as reg:
+        (note,) = reg.add_notifications(
+            notifications=[
+                NotificationCreate(
+                    source_type="pathology",
+                    sample_date=date(2024, 6, 1),
+                    topography="C18.7",
+                    morphology="8140",
+                    behaviour=3,
+                    basis=7,
+                )
+            ],
+            reason="ingest",
+        )
+        task = reg.add_review_task(
+            task=ReviewTaskCreate(
+                kind="linkage",
+                subject_type="notification",
+                subject_id=note.notification_id,
+                reason="best candidate between the review and match thresholds",
+                details={"candidates": [{"person_id": seeded.person_id, "match_probability": 0.97}]},
+            )
+        )
+    client, token = client_for(Role.registrar)
+    page = client.get(f"/workbench/tasks/{task.task_id}")
+    assert 'id="link-form"' in page.text
+    assert f'value="{seeded.person_id}"' in page.text
+    form = {"version": str(task.version), "person": str(seeded.person_id), "csrf_token": token}
+    assert (
+        client.post(f"/workbench/tasks/{task.task_id}/link", data={**form, "reason": " "}).status_code == 422
+    )
+    done = client.post(
+        f"/workbench/tasks/{task.task_id}/link", data={**form, "reason": "same woman"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert _topographies(registry, seeded.person_id) == ["C18.7", "C50.4"]
+    with registry.session(user="k", channel="batch") as reg:
+        (closed,) = [t for t in reg.review_tasks(state="resolved") if t.task_id == task.task_id]
+    assert "same woman" in (closed.resolution or "")
+    decision = persons_edit.decisions(registry)[-1]
+    assert (decision["kind"], decision["notification_id"]) == ("link", note.notification_id)
+    again = client.post(f"/workbench/tasks/{task.task_id}/link", data={**form, "reason": "again"})
+    assert again.status_code == 409

@@ -29,7 +29,8 @@ def _parse_day(text: str | None) -> date | None:
 
 
 def summary_table(report: PipelineReport) -> Table:
-    """The run's summary as a Rich table: messages, persons, links, tumours, tasks, checks, seconds."""
+    """The run's summary as a Rich table: messages, persons, links, tumours, treatments, tasks, checks,
+    seconds."""
     from rich.table import Table
 
     table = Table(title=f"oncoreg run {report.run_id}" + (" (rebuild)" if report.rebuild else ""))
@@ -70,6 +71,7 @@ def summary_table(report: PipelineReport) -> Table:
             ("retired", report.tumours_retired),
         ],
     )
+    rows("treatments", [("created", report.treatments_created), ("removed", report.treatments_removed)])
     rows(
         "review tasks",
         [

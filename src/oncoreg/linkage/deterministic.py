@@ -1,12 +1,12 @@
 """Deterministic linkage: a valid identifier that a known person holds links, unless the rest contradicts it.
 
-Method: the distinct given identifiers are classified once each
-(:func:`oncoreg.registry.identifiers.classify_identifier`: fnr, D-number, H-number or invalid, by the
-mod-11 check digits of reference/norway.md §4.1) and joined back. A valid identifier that exactly one known
-person holds (as fnr/dnr, or as an H-number remembered from earlier linkage) is a candidate link. The
-contradiction rules of ``data/contradiction_rules.csv`` (e.g. birth date differs and last-name
-Jaro–Winkler < 0.80, Winkler 1990) then decide: a contradicted candidate becomes a review task, any other
-becomes a deterministic link. Everything else goes on to the probabilistic step.
+Method: the distinct given identifiers are classified once each, vectorised
+(:func:`oncoreg.registry.identifiers.classify_identifier_frame`, equal to ``classify_identifier``: fnr,
+D-number, H-number or invalid, by the mod-11 check digits of reference/norway.md §4.1) and joined back. A
+valid identifier that exactly one known person holds (as fnr/dnr, or as an H-number remembered from earlier
+linkage) is a candidate link. The contradiction rules of ``data/contradiction_rules.csv`` (e.g. birth date
+differs and last-name Jaro–Winkler < 0.80, Winkler 1990) then decide: a contradicted candidate becomes a
+review task, any other becomes a deterministic link. Everything else goes on to the probabilistic step.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from oncoreg.linkage.records import normalise_name
-from oncoreg.registry.identifiers import IdentifierInfo, classify_identifier
+from oncoreg.registry.identifiers import classify_identifier_frame
 
 
 @dataclass(frozen=True)
@@ -63,41 +63,15 @@ def contradiction_rules() -> tuple[ContradictionRule, ...]:
     )
 
 
-@lru_cache(maxsize=1 << 21)
-def classify_cached(value: str, as_of: date) -> IdentifierInfo:
-    """:func:`oncoreg.registry.identifiers.classify_identifier` on ``as_of``, remembered per process: a
-    pipeline run classifies the same identifiers in several steps (training, linkage, new persons)."""
-    return classify_identifier(value, as_of=as_of)
-
-
 def classify_identifiers(values: pl.Series, *, as_of: date | None = None) -> pl.DataFrame:
     """``given_identifier, identifier, identifier_type, identifier_valid`` for each distinct value.
 
     ``identifier`` is the cleaned 11-digit string (separators removed) or null when the value is not 11
-    digits; ``identifier_type`` is fnr, dnr, hnr or invalid.
+    digits; ``identifier_type`` is fnr, dnr, hnr or invalid. Vectorised
+    (:func:`oncoreg.registry.identifiers.classify_identifier_frame`, equal to the scalar classifier).
     """
-    distinct = values.drop_nulls().unique().sort().to_list()
-    day = as_of if as_of is not None else date.today()
-    infos = [classify_cached(value, day) for value in distinct]
-    return pl.DataFrame(
-        {
-            "given_identifier": distinct,
-            "identifier": [
-                info.value
-                if info.value.isascii() and info.value.isdigit() and len(info.value) == 11
-                else None
-                for info in infos
-            ],
-            "identifier_type": [info.type for info in infos],
-            "identifier_valid": [info.valid for info in infos],
-        },
-        schema={
-            "given_identifier": pl.String,
-            "identifier": pl.String,
-            "identifier_type": pl.String,
-            "identifier_valid": pl.Boolean,
-        },
-    )
+    classified = classify_identifier_frame(values, as_of=as_of)
+    return classified.select("given_identifier", "identifier", "identifier_type", "identifier_valid")
 
 
 def _rule_condition(rule: ContradictionRule) -> str:

@@ -88,8 +88,13 @@ class LinkageModel:
         return cls.from_json(text)
 
     def with_prior(self, *, prior: float, link_type: str) -> dict[str, Any]:
-        """Splink settings for one run: this model with the given prior and link type."""
+        """Splink settings for one run: this model with the given prior and link type, and the blocking
+        rules of the packaged definition (blocking is no trained parameter: a model stored by an earlier
+        version links with today's rules)."""
         settings = copy.deepcopy(self.settings)
+        settings["blocking_rules_to_generate_predictions"] = list(
+            _definition()["settings"]["blocking_rules_to_generate_predictions"]
+        )
         settings["probability_two_random_records_match"] = prior
         settings["link_type"] = link_type
         return settings

@@ -4,7 +4,8 @@ Method: candidate pairs come from the model's blocking rules (birth date; last-n
 first and last name; identifier head or tail), each pair is scored with the trained Fellegi–Sunter model
 (:mod:`oncoreg.linkage.model`), and pairs under ``floor`` are dropped. Notifications that no person claims
 are clustered among themselves by connected components over pairs at or above the match threshold (Splink's
-``cluster_pairwise_predictions_at_threshold``).
+``cluster_pairwise_predictions_at_threshold``). Records with identical comparison columns are scored once
+and their results shared (a notification's records repeat: the same person reported by many sources).
 """
 
 from __future__ import annotations
@@ -26,6 +27,20 @@ def _to_polars(splink_frame: Any) -> pl.DataFrame:
     return frame
 
 
+def _distinct_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Identical records (all comparison columns equal) score identically: ``(distinct, members)`` with one
+    record per distinct content (``unique_id`` = its first member) and ``unique_id, member_id``."""
+    columns = [c for c in records.columns if c != "unique_id"]
+    keyed = records.with_columns(pl.struct(columns).rank("dense").alias("_content"))
+    first = keyed.group_by("_content").agg(pl.col("unique_id").first().alias("_representative"))
+    keyed = keyed.join(first, on="_content", how="left", maintain_order="left")
+    distinct = keyed.filter(pl.col("unique_id") == pl.col("_representative")).select(records.columns)
+    members = keyed.select(
+        pl.col("_representative").alias("unique_id"), pl.col("unique_id").alias("member_id")
+    )
+    return distinct, members
+
+
 def score_pairs(
     *,
     person_records: pl.DataFrame,
@@ -35,35 +50,70 @@ def score_pairs(
 ) -> pl.DataFrame:
     """``notification_uid, person_uid, match_probability`` for blocked pairs scoring at least ``floor``.
 
-    The prior is 1 / number of persons (each notification belongs to at most one of them).
+    The prior is 1 / number of persons (each notification belongs to at most one of them). Notifications
+    with identical comparison records are scored once (same pairs and scores as scoring each).
     """
     from splink import Linker
 
     if person_records.height == 0 or notification_records.height == 0:
         return pl.DataFrame(schema=SCORES)
+    distinct, members = _distinct_records(notification_records)
     settings = model.with_prior(prior=1.0 / person_records.height, link_type="link_only")
     api = duckdb_api()
     with quiet_splink():
         tables = [
             api.register(person_records.to_arrow(), dataset_display_name="persons"),
-            api.register(notification_records.to_arrow(), dataset_display_name="notifications"),
+            api.register(distinct.to_arrow(), dataset_display_name="notifications"),
         ]
         linker = Linker(tables, settings, log_level=None)
         predictions = _to_polars(linker.inference.predict(threshold_match_probability=floor))
     if predictions.height == 0:
         return pl.DataFrame(schema=SCORES)
     left_is_person = pl.col("source_dataset_l") == "persons"
-    return predictions.select(
+    scored = predictions.select(
         pl.when(left_is_person)
         .then(pl.col("unique_id_r"))
         .otherwise(pl.col("unique_id_l"))
-        .alias("notification_uid"),
+        .cast(pl.String)
+        .alias("unique_id"),
         pl.when(left_is_person)
         .then(pl.col("unique_id_l"))
         .otherwise(pl.col("unique_id_r"))
+        .cast(pl.String)
         .alias("person_uid"),
         pl.col("match_probability").cast(pl.Float64),
-    ).sort("notification_uid", "person_uid")
+    )
+    return (
+        scored.join(members, on="unique_id", how="inner")
+        .select(pl.col("member_id").alias("notification_uid"), "person_uid", "match_probability")
+        .sort("notification_uid", "person_uid")
+    )
+
+
+def _self_matches(*, distinct: pl.DataFrame, settings: dict[str, Any], threshold: float) -> pl.Series:
+    """``unique_id`` of the records whose copies would pair with each other at ``threshold``: a blocking
+    rule holds (all its columns non-null) and two identical records score at least the threshold."""
+    from splink import Linker
+
+    if distinct.height == 0:
+        return pl.Series("unique_id", [], dtype=pl.String)
+    rules = " OR ".join(f"({rule})" for rule in settings["blocking_rules_to_generate_predictions"])
+    own = {
+        **settings,
+        "link_type": "link_only",
+        "blocking_rules_to_generate_predictions": [f"l.unique_id = r.unique_id AND ({rules})"],
+    }
+    api = duckdb_api()
+    with quiet_splink():
+        tables = [
+            api.register(distinct.to_arrow(), dataset_display_name="copies_a"),
+            api.register(distinct.to_arrow(), dataset_display_name="copies_b"),
+        ]
+        linker = Linker(tables, own, log_level=None)
+        predictions = _to_polars(linker.inference.predict(threshold_match_probability=threshold))
+    if predictions.height == 0:
+        return pl.Series("unique_id", [], dtype=pl.String)
+    return predictions["unique_id_l"].cast(pl.String).unique()
 
 
 def cluster_records(
@@ -71,7 +121,10 @@ def cluster_records(
 ) -> pl.DataFrame:
     """``unique_id, cluster_id`` for every record: connected components of pairs at or above ``threshold``.
 
-    ``cluster_id`` is the smallest ``unique_id`` of the cluster (Splink's convention), so it is stable.
+    ``cluster_id`` identifies the cluster (the smallest ``unique_id`` of the distinct records of its
+    component, Splink's convention). Identical records are compared once: they share the component of
+    their content, and a content with no partner is one cluster when two copies would pair with each
+    other (:func:`_self_matches`), else one cluster per copy.
     """
     from splink import Linker
 
@@ -79,16 +132,39 @@ def cluster_records(
         return pl.DataFrame(schema=CLUSTERS)
     if records.height == 1:
         return records.select("unique_id", pl.col("unique_id").alias("cluster_id"))
+    distinct, members = _distinct_records(records)
     settings = model.with_prior(prior=prior, link_type="dedupe_only")
-    api = duckdb_api()
-    with quiet_splink():
-        table = api.register(records.to_arrow(), dataset_display_name="unlinked")
-        linker = Linker(table, settings, log_level=None)
-        predictions = linker.inference.predict(threshold_match_probability=threshold)
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions, threshold_match_probability=threshold
-        )
-        frame = _to_polars(clusters)
-    return frame.select(pl.col("unique_id").cast(pl.String), pl.col("cluster_id").cast(pl.String)).sort(
-        "unique_id"
+    if distinct.height > 1:
+        api = duckdb_api()
+        with quiet_splink():
+            table = api.register(distinct.to_arrow(), dataset_display_name="unlinked")
+            linker = Linker(table, settings, log_level=None)
+            predictions = linker.inference.predict(threshold_match_probability=threshold)
+            clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+                predictions, threshold_match_probability=threshold
+            )
+            frame = _to_polars(clusters).select(
+                pl.col("unique_id").cast(pl.String), pl.col("cluster_id").cast(pl.String)
+            )
+    else:
+        frame = distinct.select("unique_id", pl.col("unique_id").alias("cluster_id"))
+    sizes = frame.group_by("cluster_id").agg(pl.len().alias("_size"))
+    copies = members.group_by("unique_id").agg(pl.len().alias("_copies"))
+    alone = (
+        frame.join(sizes, on="cluster_id")
+        .join(copies, on="unique_id")
+        .filter((pl.col("_size") == 1) & (pl.col("_copies") > 1))["unique_id"]
     )
+    paired = _self_matches(
+        distinct=distinct.filter(pl.col("unique_id").is_in(alone.implode())),
+        settings=settings,
+        threshold=threshold,
+    )
+    split = alone.filter(~alone.is_in(paired.implode()))
+    out = members.join(frame, on="unique_id", how="left").with_columns(
+        pl.when(pl.col("unique_id").is_in(split.implode()))
+        .then(pl.col("member_id"))
+        .otherwise(pl.col("cluster_id"))
+        .alias("cluster_id")
+    )
+    return out.select(pl.col("member_id").alias("unique_id"), "cluster_id").sort("unique_id")

@@ -54,6 +54,12 @@ def normalise_name(expr: pl.Expr) -> pl.Expr:
     return pl.when(out.str.len_chars() > 0).then(out).otherwise(None)
 
 
+def _normalised_names(values: pl.Series) -> pl.DataFrame:
+    """``name, normalised`` for each distinct value (names repeat a lot: normalising each once is cheap)."""
+    distinct = values.cast(pl.String).drop_nulls().unique().to_frame("name")
+    return distinct.with_columns(normalise_name(pl.col("name")).alias("normalised"))
+
+
 def comparison_records(
     frame: pl.DataFrame,
     *,
@@ -65,23 +71,48 @@ def comparison_records(
     municipality: str,
     identifier: pl.Expr,
 ) -> pl.DataFrame:
-    """Records of :data:`RECORD_COLUMNS` from ``frame``; ``identifier`` must already exclude H-numbers."""
+    """Records of :data:`RECORD_COLUMNS` from ``frame``; ``identifier`` must already exclude H-numbers.
+
+    Names are normalised once per distinct spelling and joined back (same result as normalising every
+    row)."""
     born = pl.col(birth_date).cast(pl.Date)
     ident = identifier.str.replace_all(r"[^0-9]", "")
     ident = pl.when(ident.str.len_chars() == 11).then(ident).otherwise(None)
-    return frame.select(
+    firsts = _normalised_names(frame[first_name])
+    lasts = _normalised_names(frame[last_name])
+    base = frame.select(
         unique_id.cast(pl.String).alias("unique_id"),
-        normalise_name(pl.col(first_name)).alias("first_name"),
-        normalise_name(pl.col(first_name)).str.split(" ").list.first().alias("first_token"),
-        normalise_name(pl.col(last_name)).alias("last_name"),
-        normalise_name(pl.col(last_name)).str.slice(0, 3).alias("last_prefix"),
-        born.dt.to_string("%Y-%m-%d").alias("birth_date"),
-        born.dt.year().cast(pl.Int32).alias("birth_year"),
-        born.dt.month().cast(pl.Int32).alias("birth_month"),
-        born.dt.day().cast(pl.Int32).alias("birth_day"),
-        pl.when(pl.col(sex).cast(pl.Int32).is_in([1, 2])).then(pl.col(sex).cast(pl.Int32)).alias("sex"),
+        pl.col(first_name).cast(pl.String).alias("_first"),
+        pl.col(last_name).cast(pl.String).alias("_last"),
+        born.alias("_born"),
+        pl.col(sex).alias("_sex"),
         pl.col(municipality).cast(pl.String).alias("municipality"),
         ident.alias("identifier"),
-        ident.str.slice(0, 6).alias("identifier_head"),
-        ident.str.slice(6, 5).alias("identifier_tail"),
+    )
+    named = base.join(
+        firsts.rename({"name": "_first", "normalised": "first_name"}),
+        on="_first",
+        how="left",
+        maintain_order="left",
+    ).join(
+        lasts.rename({"name": "_last", "normalised": "last_name"}),
+        on="_last",
+        how="left",
+        maintain_order="left",
+    )
+    return named.select(
+        "unique_id",
+        "first_name",
+        pl.col("first_name").str.split(" ").list.first().alias("first_token"),
+        "last_name",
+        pl.col("last_name").str.slice(0, 3).alias("last_prefix"),
+        pl.col("_born").dt.to_string("%Y-%m-%d").alias("birth_date"),
+        pl.col("_born").dt.year().cast(pl.Int32).alias("birth_year"),
+        pl.col("_born").dt.month().cast(pl.Int32).alias("birth_month"),
+        pl.col("_born").dt.day().cast(pl.Int32).alias("birth_day"),
+        pl.when(pl.col("_sex").cast(pl.Int32).is_in([1, 2])).then(pl.col("_sex").cast(pl.Int32)).alias("sex"),
+        "municipality",
+        "identifier",
+        pl.col("identifier").str.slice(0, 6).alias("identifier_head"),
+        pl.col("identifier").str.slice(6, 5).alias("identifier_tail"),
     )

@@ -12,7 +12,7 @@ from datetime import date
 import polars as pl
 
 from oncoreg.checks.inputs import full_years
-from oncoreg.linkage.deterministic import classify_cached
+from oncoreg.registry.identifiers import classify_identifier_frame
 
 #: Temporary ids of persons created from population-register events (linkage's own are -1, -2, ...).
 REGISTER_ID_BASE = -(10**12)
@@ -51,15 +51,15 @@ def relabel(frame: pl.DataFrame, ids: pl.DataFrame, column: str = "person_id") -
 def identifier_columns(frame: pl.DataFrame, *, taken: pl.Series) -> pl.DataFrame:
     """``identifier, identifier_type, identifier_scheme`` of new persons: a valid identifier is kept unless
     another person (``taken``, or a lower id in the frame) already holds it; invalid ones are dropped."""
-    infos = {
-        value: classify_cached(value, date.today())
-        for value in frame["identifier"].drop_nulls().unique().to_list()
-    }
-    valid = {value: info for value, info in infos.items() if info.valid}
-    kept = frame.sort("person_id").with_columns(
-        pl.col("identifier").replace_strict(
-            {value: info.value for value, info in valid.items()}, default=None, return_dtype=pl.String
-        )
+    classified = classify_identifier_frame(frame["identifier"], as_of=date.today()).filter(
+        pl.col("identifier_valid")
+    )
+    valid = classified.select("given_identifier", "identifier")
+    kept = (
+        frame.sort("person_id")
+        .join(valid, left_on="identifier", right_on="given_identifier", how="left", maintain_order="left")
+        .with_columns(pl.col("identifier_right").alias("identifier"))
+        .drop("identifier_right")
     )
     kept = kept.with_columns(
         pl.when(
@@ -70,15 +70,13 @@ def identifier_columns(frame: pl.DataFrame, *, taken: pl.Series) -> pl.DataFrame
         .otherwise(pl.col("identifier"))
         .alias("identifier")
     )
-    types = {info.value: info.type for info in valid.values()}
-    schemes = {info.value: info.scheme for info in valid.values()}
-    return kept.with_columns(
-        pl.col("identifier")
-        .replace_strict(types, default="none", return_dtype=pl.String)
-        .alias("identifier_type"),
-        pl.col("identifier")
-        .replace_strict(schemes, default=None, return_dtype=pl.String)
-        .alias("identifier_scheme"),
+    kinds = classified.select(pl.col("identifier"), "identifier_type", "identifier_scheme").unique(
+        "identifier", keep="first"
+    )
+    return (
+        kept.drop("identifier_type", "identifier_scheme", strict=False)
+        .join(kinds, on="identifier", how="left", maintain_order="left")
+        .with_columns(pl.col("identifier_type").fill_null("none"))
     )
 
 

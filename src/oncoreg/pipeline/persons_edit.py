@@ -15,15 +15,18 @@
    (``oncoreg.consolidation.consolidate``): tumours merge or separate where the rules say, tumours that
    no longer exist are retired, links and check results follow, all with history.
 
+:func:`link` settles a ``linkage`` review task: the task's notification goes to the candidate person the
+registrar chose, or to a new person made from its given identity; both persons are re-consolidated and the
+task is closed in the same transaction.
+
 Every change is written through :func:`oncoreg.registry.history.record_changes` with the acting user, the
 time and the registrar's reason. The decision is also appended to the pipeline document
-:data:`DECISIONS` (``pipeline_state``), the data a rebuild would need to re-apply it (see
-``docs/pipeline.md``: a rebuild does not re-apply it yet).
+:data:`DECISIONS` (``pipeline_state``) in terms of notification ids, which a rebuild re-applies to the
+persons it derives (:mod:`oncoreg.pipeline.decisions`, ``docs/pipeline.md``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,13 +37,16 @@ import sqlalchemy as sa
 
 from oncoreg.errors import ConflictError, NotFound, Problem, ValidationFailed
 from oncoreg.ingest.schema import NOTIFICATIONS, conform_notifications
+from oncoreg.linkage.changes import MOVES as MOVES_SCHEMA
 from oncoreg.linkage.changes import PersonChanges, merge_persons, split_person
+from oncoreg.pipeline import decisions as decision_records
 from oncoreg.pipeline import derive, store
 from oncoreg.pipeline.report import PipelineReport
 from oncoreg.registry import Registry, history
 
-#: The ``pipeline_state`` document holding every merge and split (JSON list, oldest first).
-DECISIONS = "person_decisions"
+#: The ``pipeline_state`` document holding every person decision (JSON list, oldest first).
+DECISIONS = decision_records.DECISIONS
+ACTIVE_TASK_STATES = ("open", "assigned")
 PERSON_FIELDS = (*store.PERSON_STATE_FIELDS, "merged_into")
 
 
@@ -113,8 +119,11 @@ def _update_person(
     return person_id, _state(before), _state(after)
 
 
-def _notifications_of(connection: sa.Connection, person_ids: Sequence[int]) -> pl.DataFrame:
-    """The NOTIFICATIONS frame of the persons' notifications (hand-entered ones without a message too)."""
+def _notifications_of(
+    connection: sa.Connection, person_ids: Sequence[int], *, notification_ids: Sequence[int] = ()
+) -> pl.DataFrame:
+    """The NOTIFICATIONS frame of the persons' notifications (hand-entered ones without a message too),
+    or with ``notification_ids`` of those notifications."""
     table = store.NOTIFICATION
     columns = [
         table.c[name]
@@ -123,7 +132,11 @@ def _notifications_of(connection: sa.Connection, person_ids: Sequence[int]) -> p
     ]
     query = (
         sa.select(*columns, sa.cast(table.c.message_id, sa.String).label("message_id"))
-        .where(table.c.person_id.in_(list(person_ids)))
+        .where(
+            table.c.notification_id.in_(list(notification_ids))
+            if notification_ids
+            else table.c.person_id.in_(list(person_ids))
+        )
         .order_by(table.c.notification_id)
     )
     result = connection.execute(query)
@@ -231,18 +244,10 @@ def _reconsolidate(
     return stored.height, desired.height, changes.deletes
 
 
-def _remember(connection: sa.Connection, decision: dict[str, Any], *, now: datetime) -> None:
-    document = store.read_state(connection, DECISIONS)
-    decisions = [] if document is None else json.loads(document)
-    decisions.append(decision)
-    store.write_state(connection, DECISIONS, json.dumps(decisions), now=now)
-
-
 def decisions(registry: Registry) -> list[dict[str, Any]]:
-    """Every merge and split applied so far, oldest first."""
+    """Every merge, split and linkage decision applied so far, oldest first (current format)."""
     with registry.engine.connect() as connection:
-        document = store.read_state(connection, DECISIONS)
-    return [] if document is None else list(json.loads(document))
+        return decision_records.read_decisions(connection)
 
 
 def _links_frame(notes: pl.DataFrame) -> pl.DataFrame:
@@ -289,6 +294,7 @@ def merge(
             )
         notes = _notifications_of(connection, [into, merged])
         changes = merge_persons(links=_links_frame(notes), into=into, merged=[merged], reason=text)
+        held = notes.filter(pl.col("person_id") == into)["notification_id"].to_list()
         person_changes = [
             _update_person(connection, before=kept_row, read_version=versions[into], values={}, now=now),
             _update_person(
@@ -327,17 +333,17 @@ def merge(
         before, after, retired_tumours = _reconsolidate(
             connection, person_ids=[into, merged], day=day, now=now, user=user, reason=text
         )
-        _remember(
+        decision_records.append_decision(
             connection,
-            {
-                "kind": "merge",
-                "into": into,
-                "merged": [merged],
-                "notification_ids": changes.moves["notification_id"].to_list(),
-                "reason": text,
-                "user": user,
-                "at": now.isoformat(),
-            },
+            decision_records.merge_record(
+                into=into,
+                merged=merged,
+                into_notifications=held,
+                merged_notifications=changes.moves["notification_id"].to_list(),
+                reason=text,
+                user=user,
+                at=now,
+            ),
             now=now,
         )
     return PersonEdit(
@@ -454,17 +460,18 @@ def split(
             user=user,
             reason=text,
         )
-        _remember(
+        moved_ids = changes.moves["notification_id"].to_list()
+        decision_records.append_decision(
             connection,
-            {
-                "kind": "split",
-                "person_id": person_id,
-                "new_person_id": created["person_id"],
-                "notification_ids": changes.moves["notification_id"].to_list(),
-                "reason": text,
-                "user": user,
-                "at": now.isoformat(),
-            },
+            decision_records.split_record(
+                person_id=person_id,
+                new_person_id=int(created["person_id"]),
+                moved=moved_ids,
+                rest=sorted(set(notes["notification_id"].to_list()) - set(moved_ids)),
+                reason=text,
+                user=user,
+                at=now,
+            ),
             now=now,
         )
     return PersonEdit(
@@ -472,6 +479,147 @@ def split(
         persons=[person_id],
         retired=[],
         created=[int(created["person_id"])],
+        notifications_moved=moved,
+        tumours_before=before,
+        tumours_after=after,
+        tumours_retired=retired_tumours,
+    )
+
+
+def _linkage_task(connection: sa.Connection, *, task_id: int, version: int) -> dict[str, Any]:
+    """The active linkage task read at ``version`` (NotFound, ValidationFailed, ConflictError)."""
+    row = connection.execute(sa.select(store.TASKS).where(store.TASKS.c.task_id == task_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"review task {task_id} does not exist")
+    task = dict(row._mapping)
+    if task["kind"] != "linkage" or task["subject_type"] != "notification":
+        raise ValidationFailed(
+            [Problem("task_id", str(task_id), "persons.link", f"is a {task['kind']} task, not linkage")]
+        )
+    if task["state"] not in ACTIVE_TASK_STATES:
+        raise ConflictError(
+            f"review task {task_id} is already {task['state']}"
+            + (f" by {task['assignee']}" if task["assignee"] else "")
+            + (f": {task['resolution']}" if task["resolution"] else "")
+        )
+    if task["version"] != version:
+        raise ConflictError(
+            f"review task {task_id}: version {version} is stale; current version {task['version']} "
+            f"(state {task['state']}, assignee {task['assignee']})"
+        )
+    return task
+
+
+def link(
+    registry: Registry,
+    *,
+    task_id: int,
+    version: int,
+    person_id: int | None,
+    user: str,
+    reason: str,
+    as_of: date | None = None,
+) -> PersonEdit:
+    """Settle a linkage task: its notification goes to ``person_id`` (None: a new person made from the
+    notification's given identity, numbered like the pipeline), the persons are re-consolidated and the
+    task is resolved; ``version`` is the task version the registrar read."""
+    text = _clean_reason(reason)
+    now = registry.clock()
+    day = derive.as_date(as_of, today=now.date())
+    with registry.engine.begin() as connection:
+        task = _linkage_task(connection, task_id=task_id, version=version)
+        notification_id = int(task["subject_id"])
+        note = _notifications_of(connection, [], notification_ids=[notification_id])
+        if note.height == 0:
+            raise NotFound(f"notification {notification_id} of review task {task_id} does not exist")
+        previous = note["person_id"][0]
+        created: dict[str, Any] | None = None
+        if person_id is None:
+            created = _new_person(connection, moved=note, like={"birth_date": None, "sex": 9})
+            connection.execute(sa.insert(store.PERSONS), [{**created, "updated_at": now}])
+            store._sync_sequence(connection, store.PERSONS, "person_id")
+            history.record_changes(
+                connection,
+                entity="person",
+                changes=[(int(created["person_id"]), None, _state(created))],
+                changed_at=now,
+                changed_by=user,
+                reason=text,
+            )
+            target, held = int(created["person_id"]), []
+            choice = f"notification {notification_id} is a new person, {target}"
+        else:
+            row = _person_row(connection, person_id)
+            if row["merged_into"] is not None:
+                raise ValidationFailed(
+                    [
+                        Problem(
+                            "person_id",
+                            str(person_id),
+                            "persons.link",
+                            f"was merged into person {row['merged_into']}; choose that person",
+                        )
+                    ]
+                )
+            target = person_id
+            held = [
+                int(n)
+                for n in connection.execute(
+                    sa.select(store.NOTIFICATION.c.notification_id).where(
+                        store.NOTIFICATION.c.person_id == person_id
+                    )
+                ).scalars()
+                if int(n) != notification_id
+            ]
+            choice = f"notification {notification_id} linked to person {target}"
+        moved = 0
+        if previous != target:
+            moves = pl.DataFrame(
+                {
+                    "notification_id": [notification_id],
+                    "from_person_id": [previous],
+                    "to_person_id": [target],
+                    "reason": [text],
+                }
+            )
+            changes = PersonChanges(moves=moves.cast(MOVES_SCHEMA), retired=pl.DataFrame())
+            moved = _move(connection, changes=changes, now=now, user=user, reason=text)
+        closed = connection.execute(
+            sa.update(store.TASKS)
+            .where(store.TASKS.c.task_id == task_id, store.TASKS.c.version == version)
+            .values(
+                state="resolved",
+                assignee=user,
+                resolution=f"{text} ({choice})",
+                resolved_at=now,
+                version=version + 1,
+            )
+        )
+        if closed.rowcount != 1:
+            raise ConflictError(f"review task {task_id} changed while it was being resolved")
+        involved = [target, *([int(previous)] if previous is not None and previous != target else [])]
+        before, after, retired_tumours = _reconsolidate(
+            connection, person_ids=involved, day=day, now=now, user=user, reason=text
+        )
+        decision_records.append_decision(
+            connection,
+            decision_records.link_record(
+                notification_id=notification_id,
+                person_id=None if created is not None else target,
+                with_notifications=held,
+                new_person_id=target if created is not None else None,
+                task_id=task_id,
+                reason=text,
+                user=user,
+                at=now,
+            ),
+            now=now,
+        )
+    return PersonEdit(
+        kind="link",
+        persons=[target],
+        retired=[],
+        created=[target] if created is not None else [],
         notifications_moved=moved,
         tumours_before=before,
         tumours_after=after,

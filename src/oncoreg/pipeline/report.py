@@ -10,7 +10,7 @@ from typing import Any
 #: work done since the last call. Stages: ingest, persons, linkage, consolidation, checks, store.
 Progress = Callable[[str, int, int | None], None]
 
-STAGES = ("ingest", "persons", "linkage", "consolidation", "checks", "store")
+STAGES = ("ingest", "persons", "linkage", "consolidation", "checks", "treatments", "store")
 
 
 @dataclass
@@ -38,6 +38,8 @@ class PipelineReport:
     tumours_updated: int = 0
     tumours_retired: int = 0
     tumour_links_changed: int = 0
+    treatments_created: int = 0
+    treatments_removed: int = 0
     review_tasks_opened: dict[str, int] = field(default_factory=dict)
     review_tasks_closed: int = 0
     review_tasks_open: dict[str, int] = field(default_factory=dict)
@@ -51,7 +53,7 @@ class PipelineReport:
 
     @property
     def changed(self) -> bool:
-        """True when the run changed persons, links, tumours or review tasks."""
+        """True when the run changed persons, links, tumours, treatments or review tasks."""
         return bool(
             self.persons_created
             or self.persons_updated
@@ -61,6 +63,8 @@ class PipelineReport:
             or self.tumours_updated
             or self.tumours_retired
             or self.tumour_links_changed
+            or self.treatments_created
+            or self.treatments_removed
             or sum(self.review_tasks_opened.values())
             or self.review_tasks_closed
         )

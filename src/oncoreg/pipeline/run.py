@@ -34,7 +34,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from oncoreg.config import Settings, get_settings
-from oncoreg.pipeline import derive, population, store
+from oncoreg.pipeline import derive, population, store, treatments
 from oncoreg.pipeline.report import PipelineReport, Progress
 from oncoreg.registry.service import Registry
 from oncoreg.registry.tables import PipelineRun, table_of
@@ -42,6 +42,8 @@ from oncoreg.registry.tables import PipelineRun, table_of
 log = logging.getLogger(__name__)
 RUNS = table_of(PipelineRun)
 MODEL_STATE = "linkage_model"
+#: Tumours per chunk of the edit checks (their findings are a row per tumour and rule).
+CHECK_CHUNK = 100_000
 PERSON_COMPARED = (
     "identifier",
     "identifier_type",
@@ -253,16 +255,20 @@ def _register(
     # -- read the store --------------------------------------------------------------------------------
     with clock.stage("persons"):
         stored_persons = store.read_persons(connection)
+        # identity columns only (store.IDENTITY_COLUMNS): the whole rows are read for consolidation
         if rebuild:
-            everything = store.read_notifications(connection, status="all")
+            everything = store.read_identities(connection, status="all")
             derived_ids = everything["person_id"].drop_nulls().unique()
             todo = everything.with_columns(pl.lit(None, pl.Int64).alias("person_id"))
+            del everything
             stored_linked = todo.clear()
             aliases = store.read_aliases(connection).filter(~pl.col("person_id").is_in(derived_ids.implode()))
             base_persons = stored_persons.filter(~pl.col("person_id").is_in(derived_ids.implode()))
         else:
-            todo = store.read_notifications(connection, status="unlinked")
-            stored_linked = store.read_notifications(connection, status="linked")
+            todo = store.read_identities(connection, status="unlinked")
+            stored_linked = store.read_identities(connection, status="linked").filter(
+                pl.col("source_type") == population.REGISTER
+            )
             derived_ids = pl.Series("person_id", [], dtype=pl.Int64)
             aliases = store.read_aliases(connection)
             base_persons = stored_persons
@@ -363,10 +369,29 @@ def _register(
                 links,
             ]
         )
-        ids = derive.final_person_ids(links=all_links, taken=base_persons["person_id"])
+        # registrars' merges, splits and linkage decisions: a rebuild re-applies them (docs/pipeline.md)
+        from oncoreg.pipeline.decisions import apply_decisions, read_decisions
+
+        applied = apply_decisions(
+            links=all_links,
+            review=review,
+            new_persons=new_persons,
+            learned=learned,
+            notifications=todo,
+            decisions=read_decisions(connection, now=now) if rebuild else [],
+            taken=base_persons["person_id"],
+        )
+        all_links, review, new_persons, learned = (
+            applied.links,
+            applied.review,
+            applied.new_persons,
+            applied.learned,
+        )
+        ids = applied.ids
         all_links = derive.relabel(all_links, ids)
         report.links_by_method = dict(sorted(Counter(all_links["method"].to_list()).items()))
         report.linkage_review = review.height
+        del register_todo, register_links, others, linkage_persons  # not needed any more (memory)
 
     # -- persons: desired rows ---------------------------------------------------------------------------
     with clock.stage("persons"):
@@ -434,6 +459,7 @@ def _register(
             deletes=[],
             before=person_changes.before,
         )
+        _free_identifiers(connection, changes=person_changes, stored=stored_persons)
         store.apply_entity_changes(
             connection,
             entity="person",
@@ -459,64 +485,98 @@ def _register(
             reason=reason,
         )
         # remembered identifiers, residence, deaths
-        if rebuild and derived_ids.len():
-            _delete_in(connection, store.ALIASES, "person_id", derived_ids.to_list())
+        # (written as differences: rows a rebuild derives unchanged are not touched)
         learned_rows = derive.relabel(learned, ids).join(
             aliases.select("person_id", "identifier"), on=["person_id", "identifier"], how="anti"
         )
-        if learned_rows.height:
+        learned_rows = learned_rows.select(
+            pl.col("person_id").cast(pl.Int64),
+            pl.col("identifier").cast(pl.String),
+            pl.col("identifier_type").cast(pl.String),
+            pl.col("notification_id").cast(pl.Int64),
+        )
+        if rebuild and derived_ids.len():
+            store.sync_rows(
+                connection,
+                store.ALIASES,
+                key="person_identifier_id",
+                desired=learned_rows,
+                scope=derived_ids,
+                extra={"created_at": now},
+            )
+        elif learned_rows.height:
             connection.execute(
-                sa.insert(store.ALIASES),
-                [
-                    {**row, "created_at": now}
-                    for row in learned_rows.select(
-                        "person_id", "identifier", "identifier_type", "notification_id"
-                    ).to_dicts()
-                ],
+                sa.insert(store.ALIASES), [{**row, "created_at": now} for row in learned_rows.to_dicts()]
             )
         final_residence = derive.relabel(residences, ids)
         touched_register = final_states["person_id"]
         residence_scope = pl.concat([touched_register, derived_ids]).unique() if rebuild else touched_register
-        _delete_in(connection, store.RESIDENCE, "person_id", residence_scope.to_list())
-        if final_residence.height:
-            for chunk in store._chunks(final_residence.to_dicts()):
-                connection.execute(sa.insert(store.RESIDENCE), chunk)
+        store.sync_rows(
+            connection,
+            store.RESIDENCE,
+            key="residence_id",
+            desired=final_residence.select(*population.RESIDENCE.names()).cast(population.RESIDENCE),
+            scope=residence_scope,
+        )
+        register_deaths = derive.relabel(population.register_deaths(events), ids)
+        # not needed any more (memory)
+        del stored_persons, base_persons, events, states, residences, final_residence, final_states
 
     # -- consolidation ---------------------------------------------------------------------------------
-    new_linked = derive.relabel(
-        todo.drop("person_id").join(all_links.select("notification_id", "person_id"), on="notification_id"),
-        ids,
-    ).select(todo.columns)
-    with clock.stage("consolidation", total=new_linked.height):
-        all_notes = pl.concat([stored_linked, new_linked])
+    # whole rows now; in a rebuild without the population-register events (they describe no tumour and
+    # carry no death cause: consolidation's tumours, links and tasks are the same without them)
+    with clock.stage("consolidation", total=all_links.height):
+        # (read after the links were written: "the run's notifications" by id, not by link status)
+        rows = store.read_notifications(connection, status="all", register=not rebuild)
+        in_todo = pl.col("notification_id").is_in(todo["notification_id"].implode())
+        todo_rows = rows if rebuild else rows.filter(in_todo)
+        stored_rows = rows.clear() if rebuild else rows.filter(~in_todo & pl.col("person_id").is_not_null())
+        stored_rows = stored_rows.filter(pl.col("source_type") != population.REGISTER)
+        del rows
+        new_linked = derive.relabel(
+            todo_rows.drop("person_id").join(
+                all_links.select("notification_id", "person_id"), on="notification_id"
+            ),
+            ids,
+        ).select(todo_rows.columns)
+        del todo_rows
+        all_notes = pl.concat([stored_rows, new_linked])
         deaths = derive.death_rows(
-            register_deaths=derive.relabel(population.register_deaths(events), ids),
+            register_deaths=register_deaths,
             notifications=all_notes,
         )
         death_scope = pl.concat([touched_register, derived_ids]).unique() if rebuild else touched_register
-        _delete_in(connection, store.DEATHS, "person_id", death_scope.to_list())
-        if deaths.height:
-            for chunk in store._chunks(deaths.to_dicts()):
-                connection.execute(sa.insert(store.DEATHS), chunk)
+        store.sync_rows(
+            connection,
+            store.DEATHS,
+            key="death_id",
+            desired=deaths.select(
+                pl.col("person_id").cast(pl.Int64),
+                pl.col("death_date").cast(pl.Date),
+                pl.col("underlying_cause").cast(pl.String),
+                pl.col("notification_id").cast(pl.Int64),
+            ),
+            scope=death_scope,
+        )
 
-        persons_now = store.read_persons(connection)
+        persons_now = store.read_person_facts(connection)
         stored_tumours = store.read_tumours(connection)
         result = consolidate_incremental(
             new_notifications=new_linked,
-            stored_notifications=stored_linked,
+            stored_notifications=stored_rows,
             persons=persons_now.select("person_id", "sex", "birth_date", "death_date"),
             existing_tumours=stored_tumours,
             as_of=day,
             options=ConsolidationOptions(dco_traceback_days=config.dco_traceback_days),
         )
-        touched = pl.concat([result.tumours["person_id"], new_linked["person_id"]]).unique()
+        touched = pl.concat([result.tumours["person_id"], all_links["person_id"]]).unique()
         if rebuild:
             scope = stored_tumours["tumour_id"]
         else:
             from oncoreg.consolidation import touched_persons
 
             touched = pl.concat(
-                [touched, touched_persons(new_notifications=new_linked, stored_notifications=stored_linked)]
+                [touched, touched_persons(new_notifications=new_linked, stored_notifications=stored_rows)]
             ).unique()
             scope = stored_tumours.filter(pl.col("person_id").is_in(touched.implode()))["tumour_id"]
         desired_tumours = result.tumours.select(
@@ -548,6 +608,7 @@ def _register(
         if retired:
             _delete_in(connection, store.RESIDENCE, "person_id", retired)
             _delete_in(connection, store.DEATHS, "person_id", retired)
+            _delete_in(connection, treatments.TREATMENTS, "person_id", retired)
             store.apply_entity_changes(
                 connection,
                 entity="person",
@@ -596,22 +657,31 @@ def _register(
     with clock.stage("checks", total=desired_tumours.height):
         checked = desired_tumours
         if checked.height:
-            frame = derive.checks_input(tumours=checked, persons=persons_now)
-            findings = run_checks(frame, on=day)
-            overrides = store.read_overrides(connection).with_columns(pl.col("id").cast(pl.String))
-            applicable = overrides.join(
-                findings.filter(pl.col("result") == "invalid").select("id", "rule_id"),
-                on=["id", "rule_id"],
-                how="anti",
-            )
-            findings = apply_overrides(findings, applicable)
             from oncoreg.checks import summarise
 
-            worst = summarise(findings)
-            report.tumours_by_worst_check = dict(sorted(Counter(worst["result"].to_list()).items()))
-            kept = findings.filter(
-                (pl.col("result") != "ok") | pl.col("overridden_result").is_not_null()
-            ).select(pl.col("id").cast(pl.Int64), "rule_id", "rule_version", "result", "message")
+            frame = derive.checks_input(tumours=checked, persons=persons_now)
+            overrides = store.read_overrides(connection).with_columns(pl.col("id").cast(pl.String))
+            # the findings are long (a row per tumour and rule): checked per chunk of tumours, which gives
+            # the same results (every check, override and summary is per tumour) in bounded memory
+            worst_counts: Counter[str] = Counter()
+            kept_parts = []
+            for start in range(0, frame.height, CHECK_CHUNK):
+                findings = run_checks(frame.slice(start, CHECK_CHUNK), on=day)
+                applicable = overrides.join(
+                    findings.filter(pl.col("result") == "invalid").select("id", "rule_id"),
+                    on=["id", "rule_id"],
+                    how="anti",
+                )
+                findings = apply_overrides(findings, applicable)
+                worst_counts.update(summarise(findings)["result"].to_list())
+                kept_parts.append(
+                    findings.filter(
+                        (pl.col("result") != "ok") | pl.col("overridden_result").is_not_null()
+                    ).select(pl.col("id").cast(pl.Int64), "rule_id", "rule_version", "result", "message")
+                )
+                del findings
+            report.tumours_by_worst_check = dict(sorted(worst_counts.items()))
+            kept = pl.concat(kept_parts)
         else:
             kept = pl.DataFrame(
                 schema={
@@ -623,6 +693,11 @@ def _register(
                 }
             )
         _sync_checks(connection, kept=kept, scope=tumour_scope, now=now)
+
+    # -- treatments (radiotherapy, systemic therapy) of the persons in scope -------------------------------
+    with clock.stage("treatments"):
+        changed = treatments.sync_treatments(connection, persons=None if rebuild else touched.to_list())
+        report.treatments_created, report.treatments_removed = changed.inserted, changed.deleted
 
 
 def _linkage_persons(
@@ -660,6 +735,26 @@ def _linkage_persons(
     return pl.concat([persons, alias_rows], how="vertical_relaxed")
 
 
+def _free_identifiers(
+    connection: sa.Connection, *, changes: store.EntityChanges, stored: pl.DataFrame
+) -> None:
+    """Clear the stored identifier of persons about to be retired or to change theirs, before any person
+    is inserted or updated: ``person.identifier`` is unique and a rebuild may move an identifier from one
+    person to another. (History keeps the stored states: ``changes.before`` was taken already.)"""
+    changing = (
+        changes.updates.select("person_id", "identifier")
+        .join(stored.select("person_id", pl.col("identifier").alias("_stored")), on="person_id")
+        .filter(pl.col("_stored").is_not_null() & pl.col("identifier").ne_missing(pl.col("_stored")))
+    )["person_id"].to_list()
+    ids = [*changing, *changes.deletes]
+    for start in range(0, len(ids), store.BATCH):
+        connection.execute(
+            sa.update(store.PERSONS)
+            .where(store.PERSONS.c.person_id.in_(ids[start : start + store.BATCH]))
+            .values(identifier=None)
+        )
+
+
 def _delete_in(connection: sa.Connection, table: sa.Table, column: str, values: list[Any]) -> None:
     for start in range(0, len(values), store.BATCH):
         connection.execute(sa.delete(table).where(table.c[column].in_(values[start : start + store.BATCH])))
@@ -683,10 +778,10 @@ def _link_notifications_to_persons(
     )
     table = store.NOTIFICATION
     if rebuild:
-        current = pl.DataFrame(
-            [tuple(r) for r in connection.execute(sa.select(table.c.notification_id, table.c.person_id))],
-            schema={"notification_id": pl.Int64, "person_id": pl.Int64},
-            orient="row",
+        current = store._read(
+            connection,
+            sa.select(table.c.notification_id, table.c.person_id),
+            {"notification_id": pl.Int64, "person_id": pl.Int64},
         )
     else:
         current = todo.select("notification_id", pl.lit(None, pl.Int64).alias("person_id"))
@@ -802,6 +897,7 @@ def _write_tumours(
     if changes.deletes:
         _delete_in(connection, store.CHECKS, "tumour_id", changes.deletes)
         _delete_in(connection, store.OVERRIDES, "tumour_id", changes.deletes)
+        _delete_in(connection, treatments.TREATMENTS, "tumour_id", changes.deletes)
         store.apply_entity_changes(
             connection,
             entity="tumour",

@@ -18,7 +18,6 @@ import polars as pl
 import sqlalchemy as sa
 
 from oncoreg.consolidation import TUMOUR_FIELDS
-from oncoreg.ingest import store as ingest_store
 from oncoreg.ingest.schema import NOTIFICATIONS, conform_notifications
 from oncoreg.registry import history
 from oncoreg.registry.audit_tables import CheckOverride, CheckResult, ReviewTask
@@ -49,6 +48,18 @@ STATE = table_of(PipelineState)
 BATCH = 5000
 #: Notification columns neither linkage nor consolidation reads: left null in the pipeline's frames.
 UNUSED_COLUMNS = frozenset({"free_text", "detail"})
+#: ... and the columns the pipeline's consolidation frames leave null too: the message's own id and hash,
+#: the item and the given identity (linkage reads that through :func:`read_identities`).
+NOT_CONSOLIDATED = UNUSED_COLUMNS | {
+    "message_id",
+    "message_hash",
+    "item",
+    "given_first_name",
+    "given_last_name",
+    "given_birth_date",
+    "given_sex",
+    "given_municipality",
+}
 
 PERSON_STATE_FIELDS = tuple(PersonPublic.model_fields)
 TUMOUR_STATE_FIELDS = tuple(TumourPublic.model_fields)
@@ -76,27 +87,118 @@ def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
         yield list(rows[start : start + BATCH])
 
 
+#: Rows per DBAPI ``fetchmany`` of the bulk reads.
+FETCH = 50_000
+#: The notification columns persons and linkage read: population-register events are only ever held in
+#: this form (the register is two thirds of all notifications; its other columns are empty).
+IDENTITY_COLUMNS = (
+    "notification_id",
+    "source_type",
+    "event_kind",
+    "event_date",
+    "death_date",
+    "given_identifier",
+    "given_first_name",
+    "given_last_name",
+    "given_birth_date",
+    "given_sex",
+    "given_municipality",
+    "person_id",
+)
+
+
+def _column(values: tuple[Any, ...], dtype: Any) -> pl.Series:
+    """One fetched column as ``dtype``: SQLite gives dates as ISO text and booleans as 0/1, PostgreSQL
+    gives Python dates and booleans."""
+    if dtype == pl.Date:
+        sample = next((value for value in values if value is not None), None)
+        if isinstance(sample, str):
+            return pl.Series(values, dtype=pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d")
+        return pl.Series(values, dtype=pl.Date)
+    if dtype == pl.Boolean:
+        return pl.Series(values, dtype=pl.Int64, strict=False).cast(pl.Boolean)
+    return pl.Series(values, dtype=dtype, strict=False)
+
+
 def _read(connection: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    result = connection.execute(query)
-    return pl.DataFrame([tuple(row) for row in result], schema=schema, orient="row")
+    """Run ``query`` on the connection's DBAPI cursor into a frame of ``schema`` (in select order).
+
+    Rows come by ``fetchmany`` and are turned into columns per chunk: for millions of rows this is many
+    times faster than SQLAlchemy's row objects. PostgreSQL reads through a server-side cursor, so the
+    driver never holds the whole result at once. (On SQLite the cost left is SQLite's own decoding of the
+    values, about 0.15 µs each: measured, a text-encoded bulk fetch parsed by Polars is no faster.)"""
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    raw: Any = connection.connection.driver_connection
+    names = list(schema)
+    if connection.dialect.name == "postgresql":
+        cursor = raw.cursor(name=f"oncoreg_read_{id(query)}")
+        cursor.itersize = FETCH
+    else:
+        cursor = raw.cursor()
+    chunks: list[pl.DataFrame] = []
+    try:
+        cursor.execute(str(compiled))
+        while rows := cursor.fetchmany(FETCH):
+            columns = list(zip(*rows, strict=True))
+            chunks.append(
+                pl.DataFrame(
+                    [
+                        _column(values, schema[name]).alias(name)
+                        for name, values in zip(names, columns, strict=True)
+                    ]
+                )
+            )
+    finally:
+        cursor.close()
+    if not chunks:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(chunks, how="vertical_relaxed").cast(pl.Schema(schema)).rechunk()
+
+
+def _status(query: sa.Select[Any], status: str) -> sa.Select[Any]:
+    if status == "unlinked":
+        return query.where(NOTIFICATION.c.person_id.is_(None))
+    if status == "linked":
+        return query.where(NOTIFICATION.c.person_id.is_not(None))
+    return query
 
 
 # -- reads ---------------------------------------------------------------------------------------------
 
 
-def read_notifications(connection: sa.Connection, *, status: str) -> pl.DataFrame:
-    """The NOTIFICATIONS frame of ``status`` all / unlinked / linked (message_id = the message's own id),
-    without the columns of :data:`UNUSED_COLUMNS` (null)."""
-    query = ingest_store.notifications_query(status=status)
-    query = query.with_only_columns(
-        *(column for column in query.selected_columns if column.key not in UNUSED_COLUMNS)
+def read_identities(connection: sa.Connection, *, status: str) -> pl.DataFrame:
+    """The :data:`IDENTITY_COLUMNS` of the notifications of ``status`` all / unlinked / linked."""
+    query = sa.select(*(NOTIFICATION.c[name] for name in IDENTITY_COLUMNS)).order_by(
+        NOTIFICATION.c.notification_id
     )
-    result = connection.execute(query)
-    names = list(result.keys())
-    frame = pl.DataFrame(
-        [tuple(row) for row in result], schema={name: NOTIFICATIONS[name] for name in names}, orient="row"
+    return _read(
+        connection,
+        _status(query, status),
+        {name: NOTIFICATIONS[name] for name in IDENTITY_COLUMNS},
     )
+
+
+def read_notifications(connection: sa.Connection, *, status: str, register: bool = True) -> pl.DataFrame:
+    """The NOTIFICATIONS frame of ``status`` all / unlinked / linked as consolidation reads it: straight
+    from the notification table, without the columns of :data:`NOT_CONSOLIDATED` (null); ``register=False``
+    leaves population-register events out."""
+    names = [name for name in NOTIFICATIONS if name in NOTIFICATION.c and name not in NOT_CONSOLIDATED]
+    query = _status(
+        sa.select(*(NOTIFICATION.c[name] for name in names)).order_by(NOTIFICATION.c.notification_id), status
+    )
+    if not register:
+        query = query.where(NOTIFICATION.c.source_type != "population_register")
+    frame = _read(connection, query, {name: NOTIFICATIONS[name] for name in names})
     return conform_notifications(frame)
+
+
+def read_person_facts(connection: sa.Connection) -> pl.DataFrame:
+    """``person_id, sex, birth_date, death_date`` of every person (what consolidation and checks read)."""
+    return _read(
+        connection,
+        sa.select(PERSONS.c.person_id, PERSONS.c.sex, PERSONS.c.birth_date, PERSONS.c.death_date),
+        {name: PERSON_FRAME[name] for name in ("person_id", "sex", "birth_date", "death_date")},
+    )
 
 
 def read_persons(connection: sa.Connection) -> pl.DataFrame:
@@ -342,3 +444,47 @@ def diff_entities(
     return EntityChanges(
         inserts=inserts, updates=updates, deletes=[int(i) for i in deleted[key].to_list()], before=before
     )
+
+
+def sync_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    *,
+    key: str,
+    desired: pl.DataFrame,
+    scope: pl.Series | None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[int, int]:
+    """Make the rows of ``table`` whose ``person_id`` is in ``scope`` (None: every row) equal ``desired``
+    (compared on ``desired``'s columns, duplicates counted): stored rows that no desired row matches are
+    deleted by ``key``, desired rows that no stored row matches are inserted (with ``extra`` values).
+    Unchanged rows are not touched, so a rebuild that derives the same rows writes nothing. Returns
+    (deleted, inserted)."""
+    columns = list(desired.columns)
+    schema: dict[str, Any] = {key: pl.Int64, **{name: desired.schema[name] for name in columns}}
+    query = sa.select(table.c[key], *(table.c[name] for name in columns))
+    if scope is None:
+        stored = _read(connection, query, schema)
+    elif scope.len() <= 10 * BATCH:
+        ids = scope.drop_nulls().unique().sort().to_list()
+        parts = [
+            _read(connection, query.where(table.c.person_id.in_(ids[start : start + BATCH])), schema)
+            for start in range(0, len(ids), BATCH)
+        ]
+        stored = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+    else:
+        stored = _read(connection, query, schema).filter(pl.col("person_id").is_in(scope.implode()))
+
+    def numbered(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.int_range(pl.len()).over(columns).alias("_nth"))
+
+    wanted, have = numbered(desired), numbered(stored)
+    removed = have.join(wanted, on=[*columns, "_nth"], how="anti", nulls_equal=True)[key].to_list()
+    added = wanted.join(have, on=[*columns, "_nth"], how="anti", nulls_equal=True).drop("_nth")
+    for start in range(0, len(removed), BATCH):
+        connection.execute(sa.delete(table).where(table.c[key].in_(removed[start : start + BATCH])))
+    if added.height:
+        rows = [{**row, **(extra or {})} for row in added.to_dicts()]
+        for chunk in _chunks(rows):
+            connection.execute(sa.insert(table), chunk)
+    return len(removed), added.height

@@ -104,6 +104,26 @@ def resolve_task(
     return _see_other(f"/workbench/tasks/{task_id}")
 
 
+@router.post("/workbench/tasks/{task_id}/link", include_in_schema=False)
+def link_task(
+    request: Request,
+    user: Registrar,
+    registry: RegistryDep,
+    task_id: TaskId,
+    version: Version,
+    reason: Reason,
+    person: Annotated[str, Form(max_length=20, pattern=r"^(new|\d{1,15})$")],
+) -> Response:
+    """Settle a linkage task: the notification goes to the chosen person, or to a new person."""
+    chosen = None if person == "new" else int(person)
+    edit = persons.link(
+        registry, user=user.user_name, task_id=task_id, version=version, person_id=chosen, reason=reason
+    )
+    target = edit.created[0] if edit.created else edit.persons[0]
+    flash(request, f"Task {task_id} resolved: the notification is now person {target}'s.", "success")
+    return _see_other(f"/workbench/tasks/{task_id}")
+
+
 @router.get("/workbench/tumours/{tumour_id}", response_class=HTMLResponse, include_in_schema=False)
 def tumour_page(request: Request, user: Registrar, registry: RegistryDep, tumour_id: TumourId) -> Response:
     """The tumour's consolidated values next to every notification, with provenance, findings and tasks."""

@@ -120,3 +120,17 @@ def split(
         user=user,
         reason=clean_reason(reason),
     )
+
+
+def link(
+    registry: Registry, *, user: str, task_id: int, version: int, person_id: int | None, reason: str | None
+) -> persons_edit.PersonEdit:
+    """Settle a linkage task: its notification goes to ``person_id`` (None: a new person)."""
+    return persons_edit.link(
+        registry,
+        task_id=task_id,
+        version=version,
+        person_id=person_id,
+        user=user,
+        reason=clean_reason(reason),
+    )
