@@ -188,6 +188,10 @@ def _screening_sex(programme: str, measure: str) -> int:
     return 1 if measure.endswith("_men") else 0
 
 
+#: The person columns the screening indicators read (names and identifiers are not needed: memory).
+_SCREENING_PERSON_COLUMNS = ("person_id", "birth_date", "sex", "county", "entry_date", "exit_date")
+
+
 def _screening_rows(*, truth_dir: Path, years: list[int], min_expected: float) -> list[dict[str, object]]:
     """Programme indicators (participation, recall, positivity, ...) of the screening stage, when it ran:
     measure ``screening_<name>``, site the programme, over the published figure's period when the run
@@ -205,7 +209,8 @@ def _screening_rows(*, truth_dir: Path, years: list[int], min_expected: float) -
         end_year=years[-1],
         config=ScreeningConfig.default(),
     )
-    table = screening_realism(result=result, persons=pl.read_parquet(truth_dir / "persons.parquet"))
+    persons = pl.read_parquet(truth_dir / "persons.parquet", columns=list(_SCREENING_PERSON_COLUMNS))
+    table = screening_realism(result=result, persons=persons)
     table = table.filter(pl.col("published").is_not_null() & pl.col("simulated").is_not_null())
     rows = []
     for row in table.iter_rows(named=True):
