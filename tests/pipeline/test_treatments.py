@@ -148,3 +148,34 @@ def test_a_moved_notification_moves_its_treatment(store: Registry) -> None:
         ).scalar_one()
         assert moved == other
         connection.rollback()
+
+
+def test_a_split_in_the_workbench_takes_the_treatment_along(store: Registry) -> None:
+    """Last in the module: it changes the store. The registrar splits a radiotherapy record away from its
+    person; its treatment row follows it to the new person at once (no pipeline run needed)."""
+    from oncoreg.pipeline import persons_edit
+
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.text(
+                "SELECT n.notification_id, n.person_id, p.version FROM notification n "
+                "JOIN person p ON p.person_id = n.person_id WHERE n.source_type = 'radiotherapy' "
+                "AND (SELECT count(*) FROM notification o WHERE o.person_id = n.person_id) > 2 "
+                "ORDER BY n.notification_id LIMIT 1"
+            )
+        ).one()
+    edit = persons_edit.split(
+        store,
+        person_id=row.person_id,
+        notification_ids=[row.notification_id],
+        version=row.version,
+        user="registrar",
+        reason="radiotherapy record of another patient",
+        as_of=AS_OF,
+    )
+    assert edit.created
+    treatment = _rows(store, f"SELECT * FROM treatment WHERE notification_id = {row.notification_id}")
+    assert treatment["person_id"].to_list() == edit.created
+    with store.engine.begin() as connection:  # the table agrees with the notifications again
+        changes = sync_treatments(connection, persons=None)
+        assert (changes.inserted, changes.deleted) == (0, 0)

@@ -13,7 +13,8 @@
    from the moved notifications' given identity;
 4. **re-consolidation** of every person involved with the pipeline's own per-person derivation
    (``oncoreg.consolidation.consolidate``): tumours merge or separate where the rules say, tumours that
-   no longer exist are retired, links and check results follow, all with history.
+   no longer exist are retired, links, check results and treatments follow, all with history (treatments
+   have none).
 
 :func:`link` settles a ``linkage`` review task: the task's notification goes to the candidate person the
 registrar chose, or to a new person made from its given identity; both persons are re-consolidated and the
@@ -40,7 +41,7 @@ from oncoreg.ingest.schema import NOTIFICATIONS, conform_notifications
 from oncoreg.linkage.changes import MOVES as MOVES_SCHEMA
 from oncoreg.linkage.changes import PersonChanges, merge_persons, split_person
 from oncoreg.pipeline import decisions as decision_records
-from oncoreg.pipeline import derive, store
+from oncoreg.pipeline import derive, store, treatments
 from oncoreg.pipeline.report import PipelineReport
 from oncoreg.registry import Registry, history
 
@@ -241,6 +242,7 @@ def _reconsolidate(
             pl.col("id").cast(pl.Int64), "rule_id", "rule_version", "result", "message"
         )
         _sync_checks(connection, kept=kept, scope=everything, now=now)
+    treatments.sync_treatments(connection, persons=list(person_ids))  # moved therapy notifications follow
     return stored.height, desired.height, changes.deletes
 
 
