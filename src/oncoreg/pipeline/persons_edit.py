@@ -166,22 +166,8 @@ def _move(connection: sa.Connection, *, changes: PersonChanges, now: datetime, u
         )
         if result.rowcount != 1:
             raise ConflictError(f"notification {row['notification_id']} changed while it was being moved")
-    history.record_changes(
-        connection,
-        entity="notification",
-        changes=[
-            (
-                int(row["notification_id"]),
-                history.json_state(row),
-                history.json_state(
-                    {**row, "person_id": targets[row["notification_id"]], "version": row["version"] + 1}
-                ),
-            )
-            for row in befores
-        ],
-        changed_at=now,
-        changed_by=user,
-        reason=reason,
+    store.record_notification_moves(
+        connection, befores=befores, targets=targets, now=now, user=user, reason=reason
     )
     return len(befores)
 

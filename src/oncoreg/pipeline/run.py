@@ -771,14 +771,12 @@ def _link_notifications_to_persons(
     reason: str,
 ) -> int:
     """Set ``notification.person_id`` where it changes (with the notification's history); how many."""
-    from oncoreg.ingest import store as ingest_store
-
     wanted = todo.select("notification_id").join(
         links.select("notification_id", pl.col("person_id").alias("wanted")), on="notification_id", how="left"
     )
     table = store.NOTIFICATION
     if rebuild:
-        current = store._read(
+        current = store.read_frame(
             connection,
             sa.select(table.c.notification_id, table.c.person_id),
             {"notification_id": pl.Int64, "person_id": pl.Int64},
@@ -813,26 +811,9 @@ def _link_notifications_to_persons(
     ]
     for chunk in store._chunks(params):
         connection.execute(statement, chunk)
-    from oncoreg.registry import history
-
-    history.record_changes(
-        connection,
-        entity="notification",
-        changes=[
-            (
-                int(row["notification_id"]),
-                history.json_state(row),
-                history.json_state(
-                    {**row, "person_id": targets[row["notification_id"]], "version": row["version"] + 1}
-                ),
-            )
-            for row in befores
-        ],
-        changed_at=now,
-        changed_by=user,
-        reason=reason,
+    store.record_notification_moves(
+        connection, befores=befores, targets=targets, now=now, user=user, reason=reason
     )
-    _ = ingest_store
     return len(befores)
 
 

@@ -120,7 +120,7 @@ def _column(values: tuple[Any, ...], dtype: Any) -> pl.Series:
     return pl.Series(values, dtype=dtype, strict=False)
 
 
-def _read(connection: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+def read_frame(connection: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Run ``query`` on the connection's DBAPI cursor into a frame of ``schema`` (in select order).
 
     Rows come by ``fetchmany`` and are turned into columns per chunk: for millions of rows this is many
@@ -171,7 +171,7 @@ def read_identities(connection: sa.Connection, *, status: str) -> pl.DataFrame:
     query = sa.select(*(NOTIFICATION.c[name] for name in IDENTITY_COLUMNS)).order_by(
         NOTIFICATION.c.notification_id
     )
-    return _read(
+    return read_frame(
         connection,
         _status(query, status),
         {name: NOTIFICATIONS[name] for name in IDENTITY_COLUMNS},
@@ -188,13 +188,13 @@ def read_notifications(connection: sa.Connection, *, status: str, register: bool
     )
     if not register:
         query = query.where(NOTIFICATION.c.source_type != "population_register")
-    frame = _read(connection, query, {name: NOTIFICATIONS[name] for name in names})
+    frame = read_frame(connection, query, {name: NOTIFICATIONS[name] for name in names})
     return conform_notifications(frame)
 
 
 def read_person_facts(connection: sa.Connection) -> pl.DataFrame:
     """``person_id, sex, birth_date, death_date`` of every person (what consolidation and checks read)."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(PERSONS.c.person_id, PERSONS.c.sex, PERSONS.c.birth_date, PERSONS.c.death_date),
         {name: PERSON_FRAME[name] for name in ("person_id", "sex", "birth_date", "death_date")},
@@ -203,12 +203,12 @@ def read_person_facts(connection: sa.Connection) -> pl.DataFrame:
 
 def read_persons(connection: sa.Connection) -> pl.DataFrame:
     """Every person (:data:`PERSON_FRAME`) with ``municipality``, the open residence period's."""
-    persons = _read(
+    persons = read_frame(
         connection,
         sa.select(*(PERSONS.c[name] for name in PERSON_FRAME)).order_by(PERSONS.c.person_id),
         PERSON_FRAME,
     )
-    residence = _read(
+    residence = read_frame(
         connection,
         sa.select(RESIDENCE.c.person_id, RESIDENCE.c.municipality, RESIDENCE.c.valid_from).where(
             RESIDENCE.c.valid_to.is_(None)
@@ -221,7 +221,7 @@ def read_persons(connection: sa.Connection) -> pl.DataFrame:
 
 def read_aliases(connection: sa.Connection) -> pl.DataFrame:
     """Remembered identifiers: ``person_id, identifier, identifier_type``."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(ALIASES.c.person_id, ALIASES.c.identifier, ALIASES.c.identifier_type),
         {"person_id": pl.Int64, "identifier": pl.String, "identifier_type": pl.String},
@@ -230,7 +230,7 @@ def read_aliases(connection: sa.Connection) -> pl.DataFrame:
 
 def read_tumours(connection: sa.Connection) -> pl.DataFrame:
     """Every stored tumour (:data:`TUMOUR_FRAME`)."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(*(TUMOURS.c[name] for name in TUMOUR_FRAME)).order_by(TUMOURS.c.tumour_id),
         TUMOUR_FRAME,
@@ -239,7 +239,7 @@ def read_tumours(connection: sa.Connection) -> pl.DataFrame:
 
 def read_links(connection: sa.Connection) -> pl.DataFrame:
     """Every tumour–notification link."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(LINKS.c.tumour_id, LINKS.c.notification_id),
         {"tumour_id": pl.Int64, "notification_id": pl.Int64},
@@ -248,7 +248,7 @@ def read_links(connection: sa.Connection) -> pl.DataFrame:
 
 def read_open_tasks(connection: sa.Connection) -> pl.DataFrame:
     """Open review tasks: ``task_id, kind, subject_type, subject_id, reason, version``."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(
             TASKS.c.task_id,
@@ -271,7 +271,7 @@ def read_open_tasks(connection: sa.Connection) -> pl.DataFrame:
 
 def read_check_results(connection: sa.Connection) -> pl.DataFrame:
     """Stored check results: ``id`` (tumour), ``rule_id, rule_version, result, message``."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(
             CHECKS.c.tumour_id, CHECKS.c.rule_id, CHECKS.c.rule_version, CHECKS.c.result, CHECKS.c.message
@@ -288,7 +288,7 @@ def read_check_results(connection: sa.Connection) -> pl.DataFrame:
 
 def read_overrides(connection: sa.Connection) -> pl.DataFrame:
     """Check overrides: ``id`` (tumour), ``rule_id, rule_version, reviewer, reason``."""
-    return _read(
+    return read_frame(
         connection,
         sa.select(
             OVERRIDES.c.tumour_id,
@@ -464,16 +464,16 @@ def sync_rows(
     schema: dict[str, Any] = {key: pl.Int64, **{name: desired.schema[name] for name in columns}}
     query = sa.select(table.c[key], *(table.c[name] for name in columns))
     if scope is None:
-        stored = _read(connection, query, schema)
+        stored = read_frame(connection, query, schema)
     elif scope.len() <= 10 * BATCH:
         ids = scope.drop_nulls().unique().sort().to_list()
         parts = [
-            _read(connection, query.where(table.c.person_id.in_(ids[start : start + BATCH])), schema)
+            read_frame(connection, query.where(table.c.person_id.in_(ids[start : start + BATCH])), schema)
             for start in range(0, len(ids), BATCH)
         ]
         stored = pl.concat(parts) if parts else pl.DataFrame(schema=schema)
     else:
-        stored = _read(connection, query, schema).filter(pl.col("person_id").is_in(scope.implode()))
+        stored = read_frame(connection, query, schema).filter(pl.col("person_id").is_in(scope.implode()))
 
     def numbered(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.with_columns(pl.int_range(pl.len()).over(columns).alias("_nth"))
@@ -488,3 +488,33 @@ def sync_rows(
         for chunk in _chunks(rows):
             connection.execute(sa.insert(table), chunk)
     return len(removed), added.height
+
+
+def record_notification_moves(
+    connection: sa.Connection,
+    *,
+    befores: Sequence[dict[str, Any]],
+    targets: dict[int, int],
+    now: datetime,
+    user: str,
+    reason: str,
+) -> None:
+    """History rows of notifications moved to another person: each row's state before and with
+    ``person_id`` set to ``targets[notification_id]`` and the version raised by one."""
+    history.record_changes(
+        connection,
+        entity="notification",
+        changes=[
+            (
+                int(row["notification_id"]),
+                history.json_state(row),
+                history.json_state(
+                    {**row, "person_id": targets[row["notification_id"]], "version": row["version"] + 1}
+                ),
+            )
+            for row in befores
+        ],
+        changed_at=now,
+        changed_by=user,
+        reason=reason,
+    )

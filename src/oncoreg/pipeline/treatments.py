@@ -11,13 +11,14 @@ inserting only what differs, so a rebuild that changes nothing writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
+from oncoreg.pipeline import store
 from oncoreg.registry.tables import Notification, Treatment, TumourNotification, table_of
 
 Dtype = pl.DataType | type[pl.DataType]
@@ -96,10 +97,6 @@ LINK_COLUMNS: dict[str, Dtype] = {
 STORED_COLUMNS: dict[str, Dtype] = {"treatment_id": pl.Int64, **COLUMNS}
 
 
-def _frame(rows: Sequence[sa.Row[Any]], schema: Mapping[str, Dtype]) -> pl.DataFrame:
-    return pl.DataFrame([tuple(row) for row in rows], schema=dict(schema), orient="row")
-
-
 def _in_scope(
     column: sa.ColumnElement[Any], persons: Sequence[int] | None, start: int
 ) -> sa.ColumnElement[bool]:
@@ -110,24 +107,28 @@ def _read(
     connection: sa.Connection, persons: Sequence[int] | None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Therapy notifications, their tumour links, and the stored treatments of the persons in scope."""
-    notes: list[sa.Row[Any]] = []
-    links: list[sa.Row[Any]] = []
-    stored: list[sa.Row[Any]] = []
+    notes, links, stored = [], [], []
     for start in [0] if persons is None else range(0, len(persons), _CHUNK):
-        where = NOTIFICATION.c.source_type.in_(list(KINDS)) & _in_scope(
-            NOTIFICATION.c.person_id, persons, start
+        scope = _in_scope(NOTIFICATION.c.person_id, persons, start)
+        where = NOTIFICATION.c.source_type.in_(list(KINDS)) & scope
+        notes.append(
+            store.read_frame(
+                connection, sa.select(*(NOTIFICATION.c[c] for c in NOTE_COLUMNS)).where(where), NOTE_COLUMNS
+            )
         )
-        notes.extend(connection.execute(sa.select(*(NOTIFICATION.c[c] for c in NOTE_COLUMNS)).where(where)))
-        links.extend(
-            connection.execute(
+        links.append(
+            store.read_frame(
+                connection,
                 sa.select(LINKS.c.tumour_id, LINKS.c.notification_id)
                 .join(NOTIFICATION, NOTIFICATION.c.notification_id == LINKS.c.notification_id)
-                .where(where)
+                .where(where),
+                LINK_COLUMNS,
             )
         )
         mine = _in_scope(TREATMENTS.c.person_id, persons, start)
-        stored.extend(connection.execute(sa.select(*(TREATMENTS.c[c] for c in STORED_COLUMNS)).where(mine)))
-    return _frame(notes, NOTE_COLUMNS), _frame(links, LINK_COLUMNS), _frame(stored, STORED_COLUMNS)
+        query = sa.select(*(TREATMENTS.c[c] for c in STORED_COLUMNS)).where(mine)
+        stored.append(store.read_frame(connection, query, STORED_COLUMNS))
+    return pl.concat(notes), pl.concat(links), pl.concat(stored)
 
 
 def sync_treatments(connection: sa.Connection, *, persons: Sequence[int] | None) -> TreatmentChanges:
@@ -135,6 +136,8 @@ def sync_treatments(connection: sa.Connection, *, persons: Sequence[int] | None)
 
     Rows whose notification is gone, moved to another person or changed are deleted; missing rows are
     inserted; equal rows are left alone. Treatments not from a notification (entered by hand) are kept."""
+    if persons is not None and not persons:
+        return TreatmentChanges(inserted=0, deleted=0)
     notes, links, stored = _read(connection, persons)
     desired = desired_treatments(notes, links)
     from_notifications = stored.filter(pl.col("notification_id").is_not_null())
