@@ -37,6 +37,21 @@ def test_run_prints_the_summary_and_the_report(tiny_country: Path, tmp_path: Pat
     assert report["rebuild"] is True
     assert report["duplicates"] == report["received"] > 0
     assert report["tumours_created"] == report["tumours_updated"] == report["tumours_retired"] == 0
+    # a rebuild needs no directory: it re-derives from the stored messages and ingests nothing
+    stored = runner.invoke(_app(), ["run", "--rebuild", "--database-url", url, "--json"])
+    assert stored.exit_code == 0, stored.output
+    alone = json.loads(stored.stdout)
+    assert alone["received"] == 0
+    assert alone["notifications_processed"] == report["notifications_processed"] > 0
+    assert alone["tumours_total"] == report["tumours_total"] > 0
+    assert alone["tumours_created"] == alone["tumours_updated"] == alone["tumours_retired"] == 0
+
+
+def test_a_run_without_directory_must_be_a_rebuild(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    result = CliRunner().invoke(_app(), ["run", "--database-url", url])
+    assert result.exit_code == 2
+    assert "--rebuild" in result.output
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""``oncoreg run DIR``: ingest, persons, linkage, consolidation, checks, with a summary (docs/pipeline.md).
+"""``oncoreg run DIR`` (or ``oncoreg run --rebuild``): ingest, persons, linkage, consolidation, checks,
+with a summary (docs/pipeline.md).
 
 Rich progress per stage while it runs, then a summary table (or the report as JSON with ``--json``).
 Exit status 0 on success, 1 when ingest's counts do not reconcile, 2 when the run could not run.
@@ -86,8 +87,12 @@ def summary_table(report: PipelineReport) -> Table:
 
 def run(
     directory: Annotated[
-        Path, typer.Argument(help="Directory laid out as in docs/formats.md (messages/...).")
-    ],
+        Path | None,
+        typer.Argument(
+            help="Directory laid out as in docs/formats.md (messages/...); may be left out with --rebuild "
+            "(re-derive from the stored messages without ingesting anything)."
+        ),
+    ] = None,
     rebuild: Annotated[
         bool,
         typer.Option(
@@ -107,7 +112,10 @@ def run(
         bool, typer.Option("--json", help="Print the report as JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Run the registration pipeline on DIRECTORY: ingest, persons, linkage, consolidation, checks."""
+    """Run the registration pipeline on DIRECTORY: ingest, persons, linkage, consolidation, checks.
+
+    With --rebuild and no DIRECTORY, nothing is ingested: persons, links, tumours, tasks and check results
+    are re-derived from the messages already stored, and only the differences are written."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -117,7 +125,10 @@ def run(
     from oncoreg.registry.service import Registry
 
     day = _parse_day(as_of)
-    if not directory.is_dir():
+    if directory is None and not rebuild:
+        typer.echo("oncoreg: error: give a DIRECTORY to ingest (only --rebuild runs without one)", err=True)
+        raise typer.Exit(2)
+    if directory is not None and not directory.is_dir():
         typer.echo(f"oncoreg: error: {directory} is not a directory", err=True)
         raise typer.Exit(2)
     console = Console(stderr=True)
