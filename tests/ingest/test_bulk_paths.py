@@ -28,23 +28,37 @@ from oncoreg.registry import Registry, bulk, history
 
 
 def _history(engine: sa.Engine) -> list[tuple[Any, ...]]:
-    """Notification history without surrogate ids or times: (message hash, action, user, reason, states)."""
+    """Notification history without surrogate ids or times: (message hash, action, user, reason, states,
+    the state the history gives now: the row's content under the folded person link and version)."""
     h, n, m = history.HISTORY, store.NOTIFICATION, store.MESSAGES
     query = (
-        sa.select(m.c.content_hash, n.c.item, h.c.action, h.c.changed_by, h.c.reason, h.c.before, h.c.after)
+        sa.select(
+            h.c.entity_id,
+            m.c.content_hash,
+            n.c.item,
+            h.c.action,
+            h.c.changed_by,
+            h.c.reason,
+            h.c.before,
+            h.c.after,
+        )
         .join(n, n.c.notification_id == h.c.entity_id)
         .join(m, m.c.message_id == n.c.message_id)
         .where(h.c.entity == "notification")
     )
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
+    far = datetime(9999, 1, 1, tzinfo=UTC)
     out = []
-    for content_hash, item, action, user, reason, before, after in rows:
-        assert after["notification_id"] is not None
-        assert after["message_id"] is not None
-        state = {k: v for k, v in after.items() if k not in ("notification_id", "message_id")}
-        run_free = reason.rstrip("0123456789")  # "ingest run 7": run ids differ between the stores
-        out.append((content_hash, item, action, user, run_free, before, json.dumps(state, sort_keys=True)))
+    with engine.connect() as connection:
+        for nid, content_hash, item, action, user, reason, before, after in connection.execute(query).all():
+            # the insert keeps only the mutable fields; the content is the row's
+            assert (action, before, after) == ("insert", None, {"person_id": None, "version": 1})
+            state = history.state_at(connection, entity="notification", entity_id=nid, as_of=far)
+            assert state is not None
+            assert (state["notification_id"], state["person_id"], state["version"]) == (nid, None, 1)
+            assert state["message_id"] is not None
+            state = {k: v for k, v in state.items() if k not in ("notification_id", "message_id")}
+            run_free = reason.rstrip("0123456789")  # "ingest run 7": run ids differ between the stores
+            out.append((content_hash, item, action, user, run_free, json.dumps(state, sort_keys=True)))
     return sorted(out)
 
 
@@ -112,7 +126,7 @@ def test_insert_rows_stores_what_insert_stores(registry: Registry) -> None:
     states: list[dict[str, Any] | None] = [None, {"a": 1, "d": "2024-01-02", "x": None}, {"b": [1, "ø"]}]
     rows = [
         history.history_row(
-            entity="notification",
+            entity="tumour",  # (a notification's insert keeps only its mutable fields)
             entity_id=i,
             action="insert",
             changed_at=now,
@@ -131,7 +145,7 @@ def test_insert_rows_stores_what_insert_stores(registry: Registry) -> None:
         # raw stored values, not through the column types: the text/JSON the database holds
         raw = connection.execute(
             sa.select(*[sa.cast(c, sa.Text) if c.name in ("before", "after") else c for c in columns])
-            .where(h.c.entity == "notification")
+            .where(h.c.entity == "tumour")
             .order_by(h.c.entity_id)
         ).all()
     bulk_rows, plain_rows = raw[:3], raw[3:]
@@ -139,8 +153,8 @@ def test_insert_rows_stores_what_insert_stores(registry: Registry) -> None:
     strip = [tuple(v for i, v in enumerate(r) if i != 1) for r in bulk_rows]
     assert strip == [tuple(v for i, v in enumerate(r) if i != 1) for r in plain_rows]
     with registry.engine.connect() as connection:
-        assert history.state_at(connection, entity="notification", entity_id=1, as_of=now) == states[1]
-        assert history.state_at(connection, entity="notification", entity_id=0, as_of=now) is None
+        assert history.state_at(connection, entity="tumour", entity_id=1, as_of=now) == states[1]
+        assert history.state_at(connection, entity="tumour", entity_id=0, as_of=now) is None
     with registry.engine.connect() as connection:
         assert bulk.insert_rows(connection, h, ("entity",), []) == 0
 

@@ -186,6 +186,7 @@ def _ingest(
             progress("stored", len(batch))
             progress("processed", len(outcomes))
     _process_pending(registry, user=user, run_id=run_id, batch_size=batch_size, progress=progress)
+    store.release_cache(registry.engine)
     report = _report(registry, run_id=run_id, received=received, skipped=skipped)
     log.info(
         "ingest run %s: received %s, accepted %s, quarantined %s, duplicates %s",

@@ -30,7 +30,7 @@ import polars as pl
 from oncoreg.config import Settings, get_settings
 from oncoreg.errors import Problem, ValidationFailed
 from oncoreg.linkage.deterministic import classify_identifiers, contradictions
-from oncoreg.linkage.model import LinkageModel, train_model
+from oncoreg.linkage.model import LinkageModel, train_model, training_sample_limits
 from oncoreg.linkage.probabilistic import cluster_records, score_pairs
 from oncoreg.linkage.records import comparison_records
 
@@ -182,15 +182,30 @@ def train_linkage_model(
     seed: int = 20240101,
     max_pairs: float = 2e6,
     sample: int = 50_000,
+    max_persons: int | None = None,
 ) -> LinkageModel:
-    """Train the linkage model on persons and (a seeded sample of at most ``sample``) notifications."""
+    """Train the linkage model on persons and (a seeded sample of at most ``sample``) notifications.
+
+    With more persons than ``max_persons`` (default: the definition's ``training_sample``) training is
+    bounded, O(1) in the country's size (:mod:`oncoreg.linkage.model`)."""
     _require(notifications, NOTIFICATION_COLUMNS, "notifications")
     _require(persons, PERSON_COLUMNS, "persons")
     prepared = _prepare(notifications.filter(pl.col("source_type") != REGISTER), as_of=None)
+    limit = max_persons if max_persons is not None else training_sample_limits()[0]
+    person_records = _person_records(_person_table(persons))
+    if person_records.height > limit:
+        return train_model(
+            person_records=person_records,
+            notification_records=_notification_records(prepared),
+            seed=seed,
+            max_pairs=max_pairs,
+            max_persons=limit,
+            max_notifications=sample,
+        )
     if prepared.height > sample:
         prepared = prepared.sample(sample, seed=seed).sort("notification_id")
     return train_model(
-        person_records=_person_records(_person_table(persons)),
+        person_records=person_records,
         notification_records=_notification_records(prepared),
         seed=seed,
         max_pairs=max_pairs,

@@ -413,6 +413,18 @@ def relabel_candidates(review: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def mentioned_notifications(decisions: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The notifications ``decisions`` name: all that :func:`apply_decisions` reads of the run's
+    notifications (so a caller may pass only these)."""
+    mentioned: set[int] = set()
+    for decision in decisions:
+        for key in ("into_notifications", "notification_ids", "rest_notifications", "with_notifications"):
+            mentioned.update(int(n) for n in decision.get(key) or [])
+        if decision.get("kind") == "link":
+            mentioned.add(int(decision["notification_id"]))
+    return mentioned
+
+
 def apply_decisions(
     *,
     links: pl.DataFrame,
@@ -444,12 +456,7 @@ def apply_decisions(
             ids=ids,
         )
     taken_ids = set(taken.drop_nulls().to_list())
-    mentioned: set[int] = set()
-    for decision in decisions:
-        for key in ("into_notifications", "notification_ids", "rest_notifications", "with_notifications"):
-            mentioned.update(int(n) for n in decision.get(key) or [])
-        if decision.get("kind") == "link":
-            mentioned.add(int(decision["notification_id"]))
+    mentioned = mentioned_notifications(decisions)
     known = notifications.filter(pl.col("notification_id").is_in(sorted(mentioned)))
     placed = links.filter(pl.col("notification_id").is_in(sorted(mentioned)))
     groups = _Groups(

@@ -156,7 +156,11 @@ def _move(connection: sa.Connection, *, changes: PersonChanges, now: datetime, u
         return 0
     befores = [
         dict(row._mapping)
-        for row in connection.execute(sa.select(table).where(table.c.notification_id.in_(list(targets))))
+        for row in connection.execute(
+            sa.select(table.c.notification_id, table.c.person_id, table.c.version).where(
+                table.c.notification_id.in_(list(targets))
+            )
+        )
     ]
     for row in befores:
         result = connection.execute(
@@ -166,9 +170,15 @@ def _move(connection: sa.Connection, *, changes: PersonChanges, now: datetime, u
         )
         if result.rowcount != 1:
             raise ConflictError(f"notification {row['notification_id']} changed while it was being moved")
-    store.record_notification_moves(
-        connection, befores=befores, targets=targets, now=now, user=user, reason=reason
+    moves = pl.DataFrame(
+        [
+            (r["notification_id"], r["person_id"], targets[r["notification_id"]], r["version"])
+            for r in befores
+        ],
+        schema=dict.fromkeys(("notification_id", "person_id", "to_person_id", "version"), pl.Int64),
+        orient="row",
     )
+    store.record_notification_moves(connection, moves=moves, now=now, user=user, reason=reason)
     return len(befores)
 
 

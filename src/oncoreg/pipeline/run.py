@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,10 @@ from oncoreg.registry.tables import PipelineRun, table_of
 log = logging.getLogger(__name__)
 RUNS = table_of(PipelineRun)
 MODEL_STATE = "linkage_model"
-#: Tumours per chunk of the edit checks (their findings are a row per tumour and rule).
-CHECK_CHUNK = 100_000
+#: Tumours per chunk of the edit checks (their findings are a row per tumour and rule, ~6 KiB a tumour).
+CHECK_CHUNK = 20_000
+#: Notifications (not the register's) per range of persons a rebuild consolidates at a time.
+CONSOLIDATION_CHUNK = 250_000
 PERSON_COMPARED = (
     "identifier",
     "identifier_type",
@@ -302,6 +305,7 @@ def _register(
         register_links = register_todo.drop("person_id").join(
             pl.concat([known, unknown]), on="identifier", how="inner"
         )
+        del register_todo, classified  # not needed any more (memory)
         register_touched = register_links["person_id"].unique()
         events = pl.concat(
             [
@@ -314,6 +318,9 @@ def _register(
         )
         states = population.person_states(events)
         residences = population.residence_periods(events)
+        deaths_of_register = population.register_deaths(events)
+        del events, stored_linked  # (memory)
+        register_links = register_links.select("notification_id", "person_id")
         current_municipality = (
             residences.sort("person_id", "valid_from")
             .group_by("person_id")
@@ -322,6 +329,13 @@ def _register(
 
     # -- linkage ---------------------------------------------------------------------------------------
     others = todo.filter(pl.col("source_type") != population.REGISTER)
+    # registrars' merges, splits and linkage decisions: a rebuild re-applies them (docs/pipeline.md); they
+    # read only the notifications they name, so the run's notifications shrink to their ids here (memory)
+    from oncoreg.pipeline.decisions import apply_decisions, mentioned_notifications, read_decisions
+
+    decisions = read_decisions(connection, now=now) if rebuild else []
+    decision_notes = todo.filter(pl.col("notification_id").is_in(sorted(mentioned_notifications(decisions))))
+    todo = todo.select("notification_id")
     with clock.stage("linkage", total=others.height):
         # a person merged into another (workbench) is no linkage candidate any more
         merged_away = pl.Series(
@@ -369,16 +383,13 @@ def _register(
                 links,
             ]
         )
-        # registrars' merges, splits and linkage decisions: a rebuild re-applies them (docs/pipeline.md)
-        from oncoreg.pipeline.decisions import apply_decisions, read_decisions
-
         applied = apply_decisions(
             links=all_links,
             review=review,
             new_persons=new_persons,
             learned=learned,
-            notifications=todo,
-            decisions=read_decisions(connection, now=now) if rebuild else [],
+            notifications=decision_notes,
+            decisions=decisions,
             taken=base_persons["person_id"],
         )
         all_links, review, new_persons, learned = (
@@ -391,7 +402,7 @@ def _register(
         all_links = derive.relabel(all_links, ids)
         report.links_by_method = dict(sorted(Counter(all_links["method"].to_list()).items()))
         report.linkage_review = review.height
-        del register_todo, register_links, others, linkage_persons  # not needed any more (memory)
+        del register_links, others, linkage_persons, decision_notes  # not needed any more (memory)
 
     # -- persons: desired rows ---------------------------------------------------------------------------
     with clock.stage("persons"):
@@ -518,33 +529,53 @@ def _register(
             desired=final_residence.select(*population.RESIDENCE.names()).cast(population.RESIDENCE),
             scope=residence_scope,
         )
-        register_deaths = derive.relabel(population.register_deaths(events), ids)
+        register_deaths = derive.relabel(deaths_of_register, ids)
         # not needed any more (memory)
-        del stored_persons, base_persons, events, states, residences, final_residence, final_states
+        del stored_persons, base_persons, states, residences, final_residence, final_states
 
     # -- consolidation ---------------------------------------------------------------------------------
     # whole rows now; in a rebuild without the population-register events (they describe no tumour and
     # carry no death cause: consolidation's tumours, links and tasks are the same without them)
     with clock.stage("consolidation", total=all_links.height):
-        # (read after the links were written: "the run's notifications" by id, not by link status)
-        rows = store.read_notifications(connection, status="all", register=not rebuild)
-        in_todo = pl.col("notification_id").is_in(todo["notification_id"].implode())
-        todo_rows = rows if rebuild else rows.filter(in_todo)
-        stored_rows = rows.clear() if rebuild else rows.filter(~in_todo & pl.col("person_id").is_not_null())
-        stored_rows = stored_rows.filter(pl.col("source_type") != population.REGISTER)
-        del rows
-        new_linked = derive.relabel(
-            todo_rows.drop("person_id").join(
-                all_links.select("notification_id", "person_id"), on="notification_id"
-            ),
-            ids,
-        ).select(todo_rows.columns)
-        del todo_rows
-        all_notes = pl.concat([stored_rows, new_linked])
-        deaths = derive.death_rows(
-            register_deaths=register_deaths,
-            notifications=all_notes,
-        )
+        persons_now = store.read_person_facts(connection)
+        stored_tumours = store.read_tumours(connection)
+        options = ConsolidationOptions(dco_traceback_days=config.dco_traceback_days)
+        if rebuild:
+            # every notification's person is written already: person range by range (bounded memory)
+            result, certificates = _consolidate_in_chunks(
+                connection,
+                links=all_links,
+                persons=persons_now.select("person_id", "sex", "birth_date", "death_date"),
+                existing_tumours=stored_tumours,
+                as_of=day,
+                options=options,
+            )
+        else:
+            # (read after the links were written: "the run's notifications" by id, not by link status)
+            rows = store.read_notifications(connection, status="all", register=True)
+            in_todo = pl.col("notification_id").is_in(todo["notification_id"].implode())
+            todo_rows = rows.filter(in_todo)
+            stored_rows = rows.filter(~in_todo & pl.col("person_id").is_not_null())
+            stored_rows = stored_rows.filter(pl.col("source_type") != population.REGISTER)
+            del rows
+            new_linked = derive.relabel(
+                todo_rows.drop("person_id").join(
+                    all_links.select("notification_id", "person_id"), on="notification_id"
+                ),
+                ids,
+            ).select(todo_rows.columns)
+            del todo_rows
+            certificates = pl.concat([stored_rows, new_linked])
+            result = consolidate_incremental(
+                new_notifications=new_linked,
+                stored_notifications=stored_rows,
+                persons=persons_now.select("person_id", "sex", "birth_date", "death_date"),
+                existing_tumours=stored_tumours,
+                as_of=day,
+                options=options,
+            )
+        deaths = derive.death_rows(register_deaths=register_deaths, notifications=certificates)
+        del certificates
         death_scope = pl.concat([touched_register, derived_ids]).unique() if rebuild else touched_register
         store.sync_rows(
             connection,
@@ -557,17 +588,6 @@ def _register(
                 pl.col("notification_id").cast(pl.Int64),
             ),
             scope=death_scope,
-        )
-
-        persons_now = store.read_person_facts(connection)
-        stored_tumours = store.read_tumours(connection)
-        result = consolidate_incremental(
-            new_notifications=new_linked,
-            stored_notifications=stored_rows,
-            persons=persons_now.select("person_id", "sex", "birth_date", "death_date"),
-            existing_tumours=stored_tumours,
-            as_of=day,
-            options=ConsolidationOptions(dco_traceback_days=config.dco_traceback_days),
         )
         touched = pl.concat([result.tumours["person_id"], all_links["person_id"]]).unique()
         if rebuild:
@@ -700,6 +720,70 @@ def _register(
         report.treatments_created, report.treatments_removed = changed.inserted, changed.deleted
 
 
+def _person_ranges(links: pl.DataFrame, size: int) -> list[tuple[int | None, int | None]]:
+    """Contiguous ``person_id`` ranges ``[low, high)`` holding about ``size`` of the links other than the
+    register's each; the first is open below and the last above, so together they cover every person."""
+    counts = (
+        links.filter(pl.col("method") != "register")
+        .group_by("person_id")
+        .agg(pl.len().alias("n"))
+        .sort("person_id")
+    )
+    starts = counts.filter((pl.col("n").cum_sum() // size).diff().fill_null(0) > 0)["person_id"]
+    bounds: list[int | None] = [None, *(int(i) for i in starts.to_list()), None]
+    return list(pairwise(bounds))
+
+
+def _consolidate_in_chunks(
+    connection: sa.Connection,
+    *,
+    links: pl.DataFrame,
+    persons: pl.DataFrame,
+    existing_tumours: pl.DataFrame,
+    as_of: date,
+    options: Any,
+) -> tuple[Any, pl.DataFrame]:
+    """A rebuild's consolidation, one range of persons at a time (:data:`CONSOLIDATION_CHUNK` notifications):
+    each range's notifications (not the register's) are read from the store, where the run wrote their
+    persons already, consolidated and dropped. Consolidation is per person, so the result equals one call
+    over all of them. Returns it with the death certificates (for the causes of death)."""
+    from oncoreg.consolidation import ConsolidationResult, consolidate_incremental
+
+    parts: list[Any] = []
+    certificates: list[pl.DataFrame] = []
+    for low, high in _person_ranges(links, CONSOLIDATION_CHUNK):
+        in_range = pl.lit(True)
+        if low is not None:
+            in_range = in_range & (pl.col("person_id") >= low)
+        if high is not None:
+            in_range = in_range & (pl.col("person_id") < high)
+        notes = store.read_notifications(connection, status="linked", register=False, persons=(low, high))
+        certificates.append(notes.filter(pl.col("source_type") == "death_certificate"))
+        parts.append(
+            consolidate_incremental(
+                new_notifications=notes,
+                stored_notifications=notes.clear(),
+                persons=persons.filter(in_range),
+                existing_tumours=existing_tumours.filter(in_range),
+                as_of=as_of,
+                options=options,
+            )
+        )
+        del notes
+    result = ConsolidationResult(
+        tumours=pl.concat([p.tumours for p in parts], how="vertical_relaxed").sort("tumour_id"),
+        links=pl.concat([p.links for p in parts], how="vertical_relaxed").sort(
+            "tumour_id", "notification_id"
+        ),
+        provenance=pl.concat([p.provenance for p in parts], how="diagonal_relaxed"),
+        review_tasks=pl.concat([p.review_tasks for p in parts], how="vertical_relaxed").sort(
+            "kind", "subject_type", "subject_id", "details"
+        ),
+        changes=pl.concat([p.changes for p in parts], how="diagonal_relaxed"),
+    )
+    return result, pl.concat(certificates, how="vertical_relaxed")
+
+
 def _linkage_persons(
     *,
     base_persons: pl.DataFrame,
@@ -770,51 +854,52 @@ def _link_notifications_to_persons(
     user: str,
     reason: str,
 ) -> int:
-    """Set ``notification.person_id`` where it changes (with the notification's history); how many."""
+    """Set ``notification.person_id`` where it changes (with the notification's history); how many.
+
+    Only ``notification_id, person_id, version`` are read (a notification's history keeps only those
+    fields, ``history.CONTENT_IN_ROW``): of the whole table on a rebuild or when many change, else by id."""
     wanted = todo.select("notification_id").join(
         links.select("notification_id", pl.col("person_id").alias("wanted")), on="notification_id", how="left"
     )
     table = store.NOTIFICATION
+    schema = {"notification_id": pl.Int64, "person_id": pl.Int64, "version": pl.Int64}
+    query = sa.select(table.c.notification_id, table.c.person_id, table.c.version)
     if rebuild:
-        current = store.read_frame(
-            connection,
-            sa.select(table.c.notification_id, table.c.person_id),
-            {"notification_id": pl.Int64, "person_id": pl.Int64},
-        )
+        current = store.read_frame(connection, query, schema)
     else:
         current = todo.select("notification_id", pl.lit(None, pl.Int64).alias("person_id"))
-    changed = wanted.join(current, on="notification_id", how="left").filter(
-        pl.col("wanted").ne_missing(pl.col("person_id"))
-    )
+    changed = wanted.join(current.select("notification_id", "person_id"), on="notification_id", how="left")
+    changed = changed.filter(pl.col("wanted").ne_missing(pl.col("person_id")))
     if changed.height == 0:
         return 0
-    ids = changed["notification_id"].to_list()
-    targets = dict(zip(ids, changed["wanted"].to_list(), strict=True))
-    befores: list[dict[str, Any]] = []
-    for start in range(0, len(ids), store.BATCH):
-        rows = connection.execute(
-            sa.select(table).where(table.c.notification_id.in_(ids[start : start + store.BATCH]))
+    if not rebuild and changed.height <= 10 * store.BATCH:
+        ids = changed["notification_id"].to_list()
+        batches = [ids[i : i + store.BATCH] for i in range(0, len(ids), store.BATCH)]
+        current = pl.concat(
+            [
+                store.read_frame(connection, query.where(table.c.notification_id.in_(b)), schema)
+                for b in batches
+            ]
         )
-        befores.extend(dict(row._mapping) for row in rows)
+    elif not rebuild:
+        current = store.read_frame(connection, query, schema)
+    moves = current.join(
+        changed.select("notification_id", pl.col("wanted").alias("to_person_id")), on="notification_id"
+    ).sort("notification_id")
     statement = (
         sa.update(table)
         .where(table.c.notification_id == sa.bindparam("b_id"))
         .values(person_id=sa.bindparam("b_person"), version=sa.bindparam("b_version"))
     )
-    params = [
-        {
-            "b_id": row["notification_id"],
-            "b_person": targets[row["notification_id"]],
-            "b_version": row["version"] + 1,
-        }
-        for row in befores
-    ]
-    for chunk in store._chunks(params):
-        connection.execute(statement, chunk)
-    store.record_notification_moves(
-        connection, befores=befores, targets=targets, now=now, user=user, reason=reason
+    params = moves.select(
+        pl.col("notification_id").alias("b_id"),
+        pl.col("to_person_id").alias("b_person"),
+        (pl.col("version") + 1).alias("b_version"),
     )
-    return len(befores)
+    for start in range(0, params.height, store.BATCH):
+        connection.execute(statement, params.slice(start, store.BATCH).to_dicts())
+    store.record_notification_moves(connection, moves=moves, now=now, user=user, reason=reason)
+    return moves.height
 
 
 def _write_tumours(

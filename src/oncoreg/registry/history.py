@@ -1,16 +1,28 @@
-"""Full history of persons, tumours, notifications and tumour–notification links, and the state as of a time.
+"""History of persons, tumours, notifications and tumour–notification links, and the state as of a time.
 
-Every write stores one ``history`` row with the complete state before and after (JSON of the entity's
-``*Public`` model; ``None`` for "did not exist"). The state of an entity at time ``T`` is therefore the
-``after`` of its last history row with ``changed_at <= T`` (ties broken by ``history_id``, the order of
-writing); no row means the entity did not exist yet, an ``after`` of ``None`` that it had been deleted.
-A link exists at ``T`` when its last row at or before ``T`` is an insert.
+Every write stores one ``history`` row (JSON states of the entity's ``*Public`` fields; ``None`` for "did
+not exist"), by one rule applied in :func:`history_row`:
+
+* ``insert``: the full new state in ``after``; ``delete``: the full old state in ``before``;
+* ``update``: in ``before`` and ``after`` only the keys whose values differ (``version`` always does);
+* entities in :data:`CONTENT_IN_ROW` (notifications) keep their content in their own row, which never
+  changes after it is written: their rows hold only the mutable fields (``person_id``, ``version``), the
+  insert row too, and an update of any other field is refused.
+
+The state at ``T`` is the fold of the entity's rows with ``changed_at <= T`` in order (``changed_at``, then
+``history_id``, the order of writing): an insert starts from its ``after``, an update overlays its
+``after``, a delete ends it; no row means the entity did not exist yet. For :data:`CONTENT_IN_ROW` the
+folded fields are laid over the current row's content. Rows written before this rule hold full states,
+whose fold is the same as taking the last one, so old stores need no migration. A link exists at ``T``
+when its last row at or before ``T`` is an insert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -18,7 +30,7 @@ import sqlalchemy as sa
 
 from oncoreg.registry import bulk
 from oncoreg.registry.audit_tables import History
-from oncoreg.registry.tables import table_of
+from oncoreg.registry.tables import Notification, table_of
 
 Entity = Literal["person", "tumour", "notification", "tumour_notification"]
 Action = Literal["insert", "update", "delete"]
@@ -38,6 +50,30 @@ COLUMNS = (
 _values = itemgetter(*COLUMNS)
 
 
+@dataclass(frozen=True)
+class RowContent:
+    """An entity whose content lives in its own row and never changes after it is written: its history
+    keeps only the ``mutable`` fields; the rest of a state is read from ``table`` by ``key``."""
+
+    table: sa.Table
+    key: str
+    mutable: tuple[str, ...]
+
+
+#: The entities whose history keeps only their mutable fields (see the module docstring). A notification
+#: is the parse of its verbatim message: only the person it belongs to and its version ever change.
+CONTENT_IN_ROW: dict[str, RowContent] = {
+    "notification": RowContent(table_of(Notification), "notification_id", ("person_id", "version")),
+}
+
+
+def delta(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keys whose values differ between two states, from each (a key missing on one side is None)."""
+    keys = [k for k in after if k not in before or before[k] != after[k]]
+    keys += [k for k in before if k not in after]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
 def history_row(
     *,
     entity: Entity,
@@ -50,7 +86,16 @@ def history_row(
     after: dict[str, Any] | None,
     related_id: int | None = None,
 ) -> dict[str, Any]:
-    """One history row as a parameter dict for a (bulk) insert."""
+    """One history row as a parameter dict for a (bulk) insert, the states cut down by the module's rule
+    (updates: the changed keys only; :data:`CONTENT_IN_ROW` entities: their mutable fields only)."""
+    content = CONTENT_IN_ROW.get(entity)
+    if action == "update" and before is not None and after is not None:
+        before, after = delta(before, after)
+        if content is not None and not set(after) <= set(content.mutable):
+            changed = sorted(set(after) - set(content.mutable))
+            raise ValueError(f"{entity} {entity_id}: only {content.mutable} may change, not {changed}")
+    elif content is not None and action == "insert" and after is not None:
+        after = {k: after[k] for k in content.mutable if k in after}
     return {
         "entity": entity,
         "entity_id": entity_id,
@@ -71,17 +116,42 @@ def record(connection: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
     bulk.insert_rows(connection, HISTORY, COLUMNS, list(map(_values, rows)))
 
 
+def fold(rows: Iterable[tuple[str, dict[str, Any] | None]]) -> dict[str, Any] | None:
+    """The state after ``(action, after)`` rows of one entity, oldest first: an insert starts from its
+    ``after``, an update overlays its ``after``, a delete ends the entity (None)."""
+    state: dict[str, Any] | None = None
+    for action, after in rows:
+        if action == "delete" or after is None:
+            state = None
+        elif action == "insert" or state is None:
+            state = dict(after)
+        else:
+            state.update(after)
+    return state
+
+
+def with_content(state: dict[str, Any], content: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A folded :data:`CONTENT_IN_ROW` state laid over the row's content (JSON form)."""
+    return {**(content or {}), **state}
+
+
 def state_at(
     connection: sa.Connection, *, entity: Entity, entity_id: int, as_of: datetime
 ) -> dict[str, Any] | None:
-    """The entity's state at ``as_of``: the ``after`` of its last change at or before then, else None."""
-    row = connection.execute(
-        sa.select(HISTORY.c.after)
+    """The entity's state at ``as_of``: the fold of its changes at or before then, else None."""
+    rows = connection.execute(
+        sa.select(HISTORY.c.action, HISTORY.c.after)
         .where(HISTORY.c.entity == entity, HISTORY.c.entity_id == entity_id, HISTORY.c.changed_at <= as_of)
-        .order_by(HISTORY.c.changed_at.desc(), HISTORY.c.history_id.desc())
-        .limit(1)
+        .order_by(HISTORY.c.changed_at, HISTORY.c.history_id)
+    )
+    state = fold((action, after) for action, after in rows)
+    content = CONTENT_IN_ROW.get(entity)
+    if state is None or content is None:
+        return state
+    row = connection.execute(
+        sa.select(content.table).where(content.table.c[content.key] == entity_id)
     ).one_or_none()
-    return None if row is None else row.after
+    return with_content(state, None if row is None else json_state(dict(row._mapping)))
 
 
 def links_at(connection: sa.Connection, *, tumour_id: int, as_of: datetime | None) -> list[int]:
@@ -178,10 +248,16 @@ def record_changes(
     reason: str,
     batch_size: int = 5000,
 ) -> int:
-    """Append the history rows of many changes (bulk writers: the pipeline); returns how many."""
-    rows = change_rows(
-        entity=entity, changes=changes, changed_at=changed_at, changed_by=changed_by, reason=reason
-    )
-    for start in range(0, len(rows), batch_size):
-        record(connection, rows[start : start + batch_size])
-    return len(rows)
+    """Append the history rows of many changes (bulk writers: the pipeline), ``batch_size`` changes at a
+    time (``changes`` may be a generator: only one batch of rows is held); returns how many."""
+    if not reason.strip():
+        raise ValueError("every change needs a reason")
+    pending = iter(changes)
+    count = 0
+    while batch := list(islice(pending, batch_size)):
+        rows = change_rows(
+            entity=entity, changes=batch, changed_at=changed_at, changed_by=changed_by, reason=reason
+        )
+        record(connection, rows)
+        count += len(rows)
+    return count

@@ -4,11 +4,12 @@ Each ``*_chunks`` function runs **one** SQL query for its entity type and yields
 ``chunk_size`` rows (the database cursor is streamed, so memory stays bounded).
 
 * Now: the live tables.
-* As of ``T`` for persons, tumours and notifications: the ``after`` JSON of the last ``history`` row per
-  entity with ``changed_at <= T`` (ties broken by ``history_id``, the order of writing), chosen with
-  ``ROW_NUMBER() OVER (PARTITION BY entity_id ORDER BY changed_at DESC, history_id DESC)``; an entity whose
-  last row is a delete is absent (``oncoreg.registry.history``). Links: the last row per
-  ``(tumour, notification)`` is an insert.
+* As of ``T`` for persons, tumours and notifications: the fold of each entity's ``history`` rows with
+  ``changed_at <= T`` (``oncoreg.registry.history``), read in one query ordered by entity id, time and
+  ``history_id`` and folded in one pass as the rows stream by; an entity whose last row is a delete is
+  absent. A notification's content comes from its row (joined in the same query), its ``person_id`` and
+  ``version`` from the fold. Links: the last row per ``(tumour, notification)`` (``ROW_NUMBER() OVER
+  (PARTITION BY ...)``) is an insert.
 * As of ``T`` for tables without history: messages received and quarantine entries created at or before
   ``T``; residence periods, deaths and treatments dated on or before ``T``'s date (a residence period ending
   after ``T`` is open-ended). Their later corrections cannot be undone: the store keeps no history of them.
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
+from oncoreg.registry import history
 from oncoreg.registry.audit_tables import History
 from oncoreg.registry.tables import (
     Death,
@@ -152,11 +155,53 @@ def _last_states(entity: str, as_of: datetime, *, by_link: bool = False) -> sa.S
     )
 
 
+def _folded_states(entity: str, as_of: datetime, schema: Schema) -> sa.Select[Any]:
+    """Every history row of ``entity`` at or before ``as_of``, in fold order; for an entity whose content
+    lives in its row, that row's ``schema`` columns too (prefixed ``row_``)."""
+    content = history.CONTENT_IN_ROW.get(entity)
+    columns: list[Any] = [HISTORY.c.entity_id, HISTORY.c.action, HISTORY.c.after]
+    query = sa.select(*columns)
+    if content is not None:
+        table = content.table
+        query = sa.select(
+            *columns,
+            *(table.c[name].label(f"row_{name}") for name in schema if name not in content.mutable),
+        ).outerjoin(table, table.c[content.key] == HISTORY.c.entity_id)
+    return query.where(HISTORY.c.entity == entity, HISTORY.c.changed_at <= as_of).order_by(
+        HISTORY.c.entity_id, HISTORY.c.changed_at, HISTORY.c.history_id
+    )
+
+
 def _historical(
     connection: sa.Connection, entity: str, as_of: datetime, schema: Schema, chunk_size: int
 ) -> Iterator[pl.DataFrame]:
-    for rows in _stream(connection, _last_states(entity, as_of), chunk_size):
-        yield _frame([row["after"] for row in rows], schema, from_json=True)
+    states = _fold_stream(connection, entity, as_of, schema, chunk_size)
+    while chunk := list(islice(states, chunk_size)):
+        yield _frame(chunk, schema, from_json=True)
+
+
+def _fold_stream(
+    connection: sa.Connection, entity: str, as_of: datetime, schema: Schema, chunk_size: int
+) -> Iterator[dict[str, Any]]:
+    """The existing entities' states at ``as_of``, in id order: each entity's rows (which may straddle two
+    chunks of the stream) are folded when the next entity starts."""
+    has_content = entity in history.CONTENT_IN_ROW
+    current: int | None = None
+    pending: list[tuple[str, dict[str, Any] | None]] = []
+    content: dict[str, Any] | None = None
+    for rows in _stream(connection, _folded_states(entity, as_of, schema), chunk_size):
+        for row in rows:
+            if row["entity_id"] != current:
+                state = history.fold(pending)
+                if state is not None:
+                    yield history.with_content(state, content) if has_content else state
+                current, pending = row["entity_id"], []
+                if has_content:
+                    content = history.json_state({k[4:]: v for k, v in row.items() if k.startswith("row_")})
+            pending.append((row["action"], row["after"]))
+    state = history.fold(pending)
+    if state is not None:
+        yield history.with_content(state, content) if has_content else state
 
 
 def _columns(model: type[Any], schema: Schema) -> list[sa.ColumnElement[Any]]:
