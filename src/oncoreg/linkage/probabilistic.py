@@ -6,10 +6,13 @@ first and last name; identifier head or tail), each pair is scored with the trai
 are clustered among themselves by connected components over pairs at or above the match threshold (Splink's
 ``cluster_pairwise_predictions_at_threshold``). Records with identical comparison columns are scored once
 and their results shared (a notification's records repeat: the same person reported by many sources).
+Persons no blocking rule can pair with any of the notifications are left out before DuckDB sees them
+(:func:`blockable`: same pairs, same scores, far less memory when a few notifications meet a whole country).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
@@ -41,6 +44,53 @@ def _distinct_records(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame
     return distinct, members
 
 
+_EQUALITY = re.compile(r"^\(?\s*l\.(\w+)\s*=\s*r\.(\w+)\s*\)?$")
+
+
+def _rule_columns(rule: str) -> list[tuple[str, str]] | None:
+    """``[(left column, right column), ...]`` of a blocking rule made only of ``l.a = r.b`` terms joined by
+    AND; None for any other rule."""
+    pairs = []
+    for term in re.split(r"\s+AND\s+", rule.strip(), flags=re.IGNORECASE):
+        match = _EQUALITY.match(term.strip())
+        if match is None:
+            return None
+        pairs.append((match.group(1), match.group(2)))
+    return pairs
+
+
+def blockable(records: pl.DataFrame, others: pl.DataFrame, *, rules: list[str]) -> pl.DataFrame:
+    """The rows of ``records`` that at least one blocking rule can pair with a row of ``others``.
+
+    A rule of equalities pairs two records only when every column it names is non-null on both sides and
+    equal, so a record whose keys no record of ``others`` shares is in no blocked pair: dropping it changes
+    no pair and no score (no term-frequency adjustment is used; the prior is set by the caller). Both
+    orientations of each rule are tried (``l`` and ``r`` may be either table), which can only keep more. A
+    rule of any other form keeps every record.
+    """
+    if records.height == 0:
+        return records
+    keep = pl.Series("_keep", [False] * records.height)
+    for rule in rules:
+        pairs = _rule_columns(rule)
+        if pairs is None:
+            return records
+        lefts, rights = [a for a, _ in pairs], [b for _, b in pairs]
+        for mine, theirs in ((lefts, rights), (rights, lefts)):
+            keys = (
+                others.select([pl.col(c).alias(f"_k{i}") for i, c in enumerate(theirs)]).drop_nulls().unique()
+            )
+            if keys.height == 0:
+                continue
+            hit = (
+                records.select([pl.col(c).alias(f"_k{i}") for i, c in enumerate(mine)])
+                .with_row_index("_row")
+                .join(keys, on=list(keys.columns), how="semi")["_row"]
+            )
+            keep = keep.scatter(hit, True)
+    return records.filter(keep)
+
+
 def score_pairs(
     *,
     person_records: pl.DataFrame,
@@ -59,6 +109,12 @@ def score_pairs(
         return pl.DataFrame(schema=SCORES)
     distinct, members = _distinct_records(notification_records)
     settings = model.with_prior(prior=1.0 / person_records.height, link_type="link_only")
+    # only persons some blocking rule can pair with a notification go to DuckDB (the prior above counts all)
+    person_records = blockable(
+        person_records, distinct, rules=settings["blocking_rules_to_generate_predictions"]
+    )
+    if person_records.height == 0:
+        return pl.DataFrame(schema=SCORES)
     api = duckdb_api()
     with quiet_splink():
         tables = [
