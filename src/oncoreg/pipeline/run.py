@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from oncoreg.config import Settings, get_settings
 from oncoreg.pipeline import derive, population, store, treatments
 from oncoreg.pipeline.report import PipelineReport, Progress
+from oncoreg.registry import bulk
 from oncoreg.registry.service import Registry
 from oncoreg.registry.tables import PipelineRun, table_of
 
@@ -886,18 +887,17 @@ def _link_notifications_to_persons(
     moves = current.join(
         changed.select("notification_id", pl.col("wanted").alias("to_person_id")), on="notification_id"
     ).sort("notification_id")
-    statement = (
-        sa.update(table)
-        .where(table.c.notification_id == sa.bindparam("b_id"))
-        .values(person_id=sa.bindparam("b_person"), version=sa.bindparam("b_version"))
-    )
-    params = moves.select(
-        pl.col("notification_id").alias("b_id"),
-        pl.col("to_person_id").alias("b_person"),
-        (pl.col("version") + 1).alias("b_version"),
-    )
-    for start in range(0, params.height, store.BATCH):
-        connection.execute(statement, params.slice(start, store.BATCH).to_dicts())
+    params = moves.select("to_person_id", (pl.col("version") + 1), "notification_id")
+    # chunk by chunk, value tuples straight to the driver (millions of rows on a rebuild)
+    for start in range(0, params.height, store.WRITE_CHUNK):
+        bulk.update_rows(
+            connection,
+            table,
+            "notification_id",
+            ["person_id", "version"],
+            params.slice(start, store.WRITE_CHUNK).iter_rows(),
+        )
+    del params
     store.record_notification_moves(connection, moves=moves, now=now, user=user, reason=reason)
     return moves.height
 
@@ -933,17 +933,24 @@ def _write_tumours(
     wanted = links.select(
         pl.col("tumour_id").cast(pl.Int64), pl.col("notification_id").cast(pl.Int64)
     ).unique()
-    removed = stored.join(wanted, on=["tumour_id", "notification_id"], how="anti")
-    added = wanted.join(stored, on=["tumour_id", "notification_id"], how="anti")
+    # (sorted: the history rows come in a fixed order, not in the hash order of ``unique``)
+    pair = ["tumour_id", "notification_id"]
+    removed = stored.join(wanted, on=pair, how="anti").sort(pair)
+    added = wanted.join(stored, on=pair, how="anti").sort(pair)
     for tumour_id, notification_id in removed.iter_rows():
         connection.execute(
             sa.delete(store.LINKS).where(
                 store.LINKS.c.tumour_id == tumour_id, store.LINKS.c.notification_id == notification_id
             )
         )
-    if added.height:
-        for chunk in store._chunks([{**row, "linked_at": now} for row in added.to_dicts()]):
-            connection.execute(sa.insert(store.LINKS), chunk)
+    for start in range(0, added.height, store.WRITE_CHUNK):
+        part = added.slice(start, store.WRITE_CHUNK)
+        bulk.insert_rows(
+            connection,
+            store.LINKS,
+            [*part.columns, "linked_at"],
+            ((*row, now) for row in part.iter_rows()),
+        )
 
     def state(t: int, n: int) -> dict[str, Any]:
         return {"tumour_id": t, "notification_id": n}
@@ -951,10 +958,10 @@ def _write_tumours(
     history.record_changes(
         connection,
         entity="tumour_notification",
-        changes=[
-            *((t, state(t, n), None, n) for t, n in removed.iter_rows()),
-            *((t, None, state(t, n), n) for t, n in added.iter_rows()),
-        ],
+        changes=chain(  # a generator: history is written a batch at a time
+            ((t, state(t, n), None, n) for t, n in removed.iter_rows()),
+            ((t, None, state(t, n), n) for t, n in added.iter_rows()),
+        ),
         changed_at=now,
         changed_by=user,
         reason=reason,

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from oncoreg.consolidation import TUMOUR_FIELDS
 from oncoreg.ingest.schema import NOTIFICATIONS, conform_notifications
-from oncoreg.registry import history
+from oncoreg.registry import bulk, history
 from oncoreg.registry.audit_tables import CheckOverride, CheckResult, ReviewTask
 from oncoreg.registry.schemas import PersonPublic, TumourPublic
 from oncoreg.registry.tables import (
@@ -46,6 +46,8 @@ CHECKS = table_of(CheckResult)
 OVERRIDES = table_of(CheckOverride)
 STATE = table_of(PipelineState)
 BATCH = 5000
+#: Rows per chunk of the bulk writes (inserts, updates and their history rows): built, written, dropped.
+WRITE_CHUNK = 50_000
 #: Notification columns neither linkage nor consolidation reads: left null in the pipeline's frames.
 UNUSED_COLUMNS = frozenset({"free_text", "detail"})
 #: ... and the columns the pipeline's consolidation frames leave null too: the message's own id and hash,
@@ -365,9 +367,27 @@ def write_state(connection: sa.Connection, name: str, document: str, *, now: dat
 
 
 def _states(frame: pl.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
-    return [
-        history.json_state(row) for row in frame.select([f for f in fields if f in frame.columns]).to_dicts()
-    ]
+    """The rows' history states (:func:`history.json_state` of the ``fields``): dates become ISO text in
+    Polars (``%Y-%m-%d``, what ``date.isoformat`` gives), so only other temporal values (none in the
+    person and tumour states) pass through ``json_state`` row by row."""
+    selected = frame.select(
+        [
+            pl.col(f).dt.strftime("%Y-%m-%d") if frame.schema[f] == pl.Date else pl.col(f)
+            for f in fields
+            if f in frame.columns
+        ]
+    )
+    if any(dtype.is_temporal() for dtype in selected.schema.values()):
+        return [history.json_state(row) for row in selected.to_dicts()]
+    return selected.to_dicts()
+
+
+def _tuples(frame: pl.DataFrame, extra: Iterable[Any] = ()) -> Iterable[tuple[Any, ...]]:
+    """The frame's rows as value tuples (in column order), each followed by ``extra``."""
+    tail = tuple(extra)
+    if not tail:
+        return frame.iter_rows()
+    return (row + tail for row in frame.iter_rows())
 
 
 def _sync_sequence(connection: sa.Connection, table: sa.Table, key: str) -> None:
@@ -397,41 +417,43 @@ def apply_entity_changes(
     stamp = {"updated_at": now} if "updated_at" in table.c else {}
     if changes.inserts.height:
         inserts = changes.inserts.with_columns(pl.lit(1, pl.Int64).alias("version"))
-        rows = [{**row, **stamp} for row in inserts.to_dicts()]
-        for chunk in _chunks(rows):
-            connection.execute(sa.insert(table), chunk)
+        columns = [*inserts.columns, *stamp]
+        # chunk by chunk: the rows (and their history states) of one chunk are built, written and dropped
+        for start in range(0, inserts.height, WRITE_CHUNK):
+            part = inserts.slice(start, WRITE_CHUNK)
+            bulk.insert_rows(connection, table, columns, _tuples(part, stamp.values()))
+            history.record_changes(
+                connection,
+                entity=entity,
+                changes=((int(state[key]), None, state) for state in _states(part, state_fields)),
+                changed_at=now,
+                changed_by=user,
+                reason=reason,
+            )
         _sync_sequence(connection, table, key)
-        history.record_changes(
-            connection,
-            entity=entity,
-            changes=[(int(state[key]), None, state) for state in _states(inserts, state_fields)],
-            changed_at=now,
-            changed_by=user,
-            reason=reason,
-        )
     if changes.updates.height:
         values = [c for c in changes.updates.columns if c in table.c and c != key]
-        statement = (
-            sa.update(table)
-            .where(table.c[key] == sa.bindparam("b_key"))
-            .values({c: sa.bindparam(f"b_{c}") for c in values} | stamp)
-        )
-        rows = [
-            {"b_key": row[key], **{f"b_{c}": row[c] for c in values}} for row in changes.updates.to_dicts()
-        ]
-        for chunk in _chunks(rows):
-            connection.execute(statement, chunk)
-        history.record_changes(
-            connection,
-            entity=entity,
-            changes=[
-                (int(after[key]), changes.before[int(after[key])], after)
-                for after in _states(changes.updates, state_fields)
-            ],
-            changed_at=now,
-            changed_by=user,
-            reason=reason,
-        )
+        tail = tuple(stamp.values())
+        for start in range(0, changes.updates.height, WRITE_CHUNK):
+            part = changes.updates.slice(start, WRITE_CHUNK)
+            bulk.update_rows(
+                connection,
+                table,
+                key,
+                [*values, *stamp],
+                (row[:-1] + tail + row[-1:] for row in part.select(*values, key).iter_rows()),
+            )
+            history.record_changes(
+                connection,
+                entity=entity,
+                changes=(
+                    (int(after[key]), changes.before[int(after[key])], after)
+                    for after in _states(part, state_fields)
+                ),
+                changed_at=now,
+                changed_by=user,
+                reason=reason,
+            )
     if changes.deletes:
         ids = changes.deletes
         for start in range(0, len(ids), BATCH):
@@ -526,10 +548,10 @@ def sync_rows(
     added = wanted.join(have, on=[*columns, "_nth"], how="anti", nulls_equal=True).drop("_nth")
     for start in range(0, len(removed), BATCH):
         connection.execute(sa.delete(table).where(table.c[key].in_(removed[start : start + BATCH])))
-    if added.height:
-        rows = [{**row, **(extra or {})} for row in added.to_dicts()]
-        for chunk in _chunks(rows):
-            connection.execute(sa.insert(table), chunk)
+    extra = extra or {}
+    for start in range(0, added.height, WRITE_CHUNK):
+        part = added.slice(start, WRITE_CHUNK)
+        bulk.insert_rows(connection, table, [*part.columns, *extra], _tuples(part, extra.values()))
     return len(removed), added.height
 
 

@@ -94,3 +94,33 @@ def insert_rows(
     if not parameters:
         return 0
     return int(connection.exec_driver_sql(sql, parameters).rowcount)
+
+
+@lru_cache(maxsize=256)
+def _update_statement(
+    dialect: Dialect, table: sa.Table, columns: tuple[str, ...], key: str
+) -> tuple[str, tuple[Processor | None, ...]]:
+    preparer = dialect.identifier_preparer
+    mark = _placeholder(dialect)
+    sets = ", ".join(f"{preparer.quote(name)} = {mark}" for name in columns)
+    sql = f"UPDATE {preparer.format_table(table)} SET {sets} WHERE {preparer.quote(key)} = {mark}"
+    processors = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in (*columns, key)
+    )
+    return sql, processors
+
+
+def update_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """Set ``columns`` of the rows whose ``key`` is given, in one executemany: ``rows`` are value tuples in
+    the order of ``columns`` followed by the key's value. Values go through their column type's bind
+    processor, as in ``update()``."""
+    sql, processors = _update_statement(connection.dialect, table, tuple(columns), key)
+    parameters = _processed(rows, processors)
+    if parameters:
+        connection.exec_driver_sql(sql, parameters)
