@@ -124,7 +124,11 @@ def _column(values: tuple[Any, ...], dtype: Any) -> pl.Series:
 
 def _sqlite_chunk(rows: list[Any], target: pl.Schema) -> pl.DataFrame:
     """Fetched SQLite rows as a frame of ``target``: built row-wise by Polars (about twice as fast as
-    transposing in Python), dates read as ISO text and booleans as 0/1 first."""
+    transposing in Python), dates read as ISO text and booleans as 0/1 first. Other temporal types are
+    refused: read as text they would silently become null."""
+    unsupported = [name for name, dtype in target.items() if dtype.is_temporal() and dtype != pl.Date]
+    if unsupported:
+        raise TypeError(f"read_frame on SQLite reads dates, not {unsupported}: select them as text")
     raw = {
         name: pl.String if dtype == pl.Date else pl.Int64 if dtype == pl.Boolean else dtype
         for name, dtype in target.items()
