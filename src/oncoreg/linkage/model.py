@@ -137,6 +137,16 @@ def duckdb_api() -> Any:
     return DuckDBAPI(connection=connection)
 
 
+def splink_linker(settings: dict[str, Any], **frames: pl.DataFrame) -> Any:
+    """A Splink linker over ``frames`` (keyword: the table's display name, in order) registered on a fresh
+    in-memory DuckDB (:func:`duckdb_api`); create and use it inside :func:`quiet_splink`."""
+    from splink import Linker
+
+    api = duckdb_api()
+    tables = [api.register(frame.to_arrow(), dataset_display_name=name) for name, frame in frames.items()]
+    return Linker(tables if len(tables) > 1 else tables[0], settings, log_level=None)
+
+
 def smooth(settings: dict[str, Any], *, m_floor: float, u_floor: float, note: str = "") -> dict[str, Any]:
     """Raise missing or tiny m and u probabilities to floors and renormalise them per comparison.
 
@@ -198,8 +208,6 @@ def _train_bounded(
     max_notifications: int,
 ) -> dict[str, Any]:
     """Bounded training (module docstring): u on uniform samples, each EM block on a key sample."""
-    from splink import Linker
-
     prior = 1.0 / person_records.height
     fraction = max_persons / person_records.height
     # a notification meets every person of its key (persons / distinct keys, which grows with the country),
@@ -209,17 +217,11 @@ def _train_bounded(
     settings = definition["settings"]
     settings["probability_two_random_records_match"] = prior
     with quiet_splink():
-        api = duckdb_api()
-        tables = [
-            api.register(
-                _capped(person_records, max_persons, seed).to_arrow(), dataset_display_name="persons"
-            ),
-            api.register(
-                _capped(notification_records, max_notifications, seed).to_arrow(),
-                dataset_display_name="notifications",
-            ),
-        ]
-        linker = Linker(tables, settings, log_level=None)
+        linker = splink_linker(
+            settings,
+            persons=_capped(person_records, max_persons, seed),
+            notifications=_capped(notification_records, max_notifications, seed),
+        )
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
         current: dict[str, Any] = linker.misc.save_model_to_json()
         estimates: dict[tuple[int, int], list[float]] = {}
@@ -231,13 +233,8 @@ def _train_bounded(
             )
             if persons.height == 0 or notifications.height == 0:
                 continue
-            api = duckdb_api()
-            tables = [
-                api.register(persons.to_arrow(), dataset_display_name="persons"),
-                api.register(notifications.to_arrow(), dataset_display_name="notifications"),
-            ]
             current["probability_two_random_records_match"] = prior
-            linker = Linker(tables, current, log_level=None)
+            linker = splink_linker(current, persons=persons, notifications=notifications)
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block, fix_probability_two_random_records_match=True
             )
@@ -269,8 +266,6 @@ def train_model(
     is bounded (module docstring; ``max_notifications`` caps the notifications of each session). Use
     :func:`oncoreg.linkage.link.train_linkage_model` to train from notification and person frames.
     """
-    from splink import Linker
-
     if person_records.height == 0 or notification_records.height == 0:
         raise LinkageError("cannot train a linkage model without persons and notifications")
     definition = model_definition()
@@ -290,13 +285,8 @@ def train_model(
     else:
         settings = definition["settings"]
         settings["probability_two_random_records_match"] = 1.0 / person_records.height
-        api = duckdb_api()
         with quiet_splink():
-            tables = [
-                api.register(person_records.to_arrow(), dataset_display_name="persons"),
-                api.register(notification_records.to_arrow(), dataset_display_name="notifications"),
-            ]
-            linker = Linker(tables, settings, log_level=None)
+            linker = splink_linker(settings, persons=person_records, notifications=notification_records)
             linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
             for block in definition["training_blocks"]:
                 linker.training.estimate_parameters_using_expectation_maximisation(

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from oncoreg.linkage.model import LinkageModel, duckdb_api, quiet_splink
+from oncoreg.linkage.model import LinkageModel, quiet_splink, splink_linker
 
 SCORES = {"notification_uid": pl.String, "person_uid": pl.String, "match_probability": pl.Float64}
 CLUSTERS = {"unique_id": pl.String, "cluster_id": pl.String}
@@ -103,8 +103,6 @@ def score_pairs(
     The prior is 1 / number of persons (each notification belongs to at most one of them). Notifications
     with identical comparison records are scored once (same pairs and scores as scoring each).
     """
-    from splink import Linker
-
     if person_records.height == 0 or notification_records.height == 0:
         return pl.DataFrame(schema=SCORES)
     distinct, members = _distinct_records(notification_records)
@@ -115,13 +113,8 @@ def score_pairs(
     )
     if person_records.height == 0:
         return pl.DataFrame(schema=SCORES)
-    api = duckdb_api()
     with quiet_splink():
-        tables = [
-            api.register(person_records.to_arrow(), dataset_display_name="persons"),
-            api.register(distinct.to_arrow(), dataset_display_name="notifications"),
-        ]
-        linker = Linker(tables, settings, log_level=None)
+        linker = splink_linker(settings, persons=person_records, notifications=distinct)
         predictions = _to_polars(linker.inference.predict(threshold_match_probability=floor))
     if predictions.height == 0:
         return pl.DataFrame(schema=SCORES)
@@ -149,8 +142,6 @@ def score_pairs(
 def _self_matches(*, distinct: pl.DataFrame, settings: dict[str, Any], threshold: float) -> pl.Series:
     """``unique_id`` of the records whose copies would pair with each other at ``threshold``: a blocking
     rule holds (all its columns non-null) and two identical records score at least the threshold."""
-    from splink import Linker
-
     if distinct.height == 0:
         return pl.Series("unique_id", [], dtype=pl.String)
     rules = " OR ".join(f"({rule})" for rule in settings["blocking_rules_to_generate_predictions"])
@@ -159,13 +150,8 @@ def _self_matches(*, distinct: pl.DataFrame, settings: dict[str, Any], threshold
         "link_type": "link_only",
         "blocking_rules_to_generate_predictions": [f"l.unique_id = r.unique_id AND ({rules})"],
     }
-    api = duckdb_api()
     with quiet_splink():
-        tables = [
-            api.register(distinct.to_arrow(), dataset_display_name="copies_a"),
-            api.register(distinct.to_arrow(), dataset_display_name="copies_b"),
-        ]
-        linker = Linker(tables, own, log_level=None)
+        linker = splink_linker(own, copies_a=distinct, copies_b=distinct)
         predictions = _to_polars(linker.inference.predict(threshold_match_probability=threshold))
     if predictions.height == 0:
         return pl.Series("unique_id", [], dtype=pl.String)
@@ -182,8 +168,6 @@ def cluster_records(
     their content, and a content with no partner is one cluster when two copies would pair with each
     other (:func:`_self_matches`), else one cluster per copy.
     """
-    from splink import Linker
-
     if records.height == 0:
         return pl.DataFrame(schema=CLUSTERS)
     if records.height == 1:
@@ -191,10 +175,8 @@ def cluster_records(
     distinct, members = _distinct_records(records)
     settings = model.with_prior(prior=prior, link_type="dedupe_only")
     if distinct.height > 1:
-        api = duckdb_api()
         with quiet_splink():
-            table = api.register(distinct.to_arrow(), dataset_display_name="unlinked")
-            linker = Linker(table, settings, log_level=None)
+            linker = splink_linker(settings, unlinked=distinct)
             predictions = linker.inference.predict(threshold_match_probability=threshold)
             clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
                 predictions, threshold_match_probability=threshold
