@@ -10,12 +10,16 @@ For each scale: simulate the country (``oncoreg simulate``), then time in fresh 
 3. the physical limit: the same notification rows read back and written by ``sqlite3`` executemany (one
    transaction) into an empty table of the same schema, without any processing (write time only).
 
-``--sim DIR`` reuses a simulated country instead of simulating one. Results are merged into the JSON by
+``--sim DIR`` reuses a simulated country instead of simulating one. ``--store DB`` starts from a SQLite
+store the country was ingested into already (``oncoreg ingest``; a scale-1.0 ingest takes over an hour):
+if nothing is derived yet its first ``oncoreg run --rebuild`` is timed as the derivation, then the
+rebuild. A second floor, SQLite's own scan of every notification value (``physical_limit_scan``), is
+what any rebuild that re-reads the stored notifications cannot beat. Results are merged into the JSON by
 (scale, years), so scales can be run one at a time.
 
 Figures: notifications per second end to end, seconds per stage (from the run's report), peak RSS.
 Writes ``benchmarks/results/pipeline_run.json``. Run: ``.venv/bin/python benchmarks/pipeline_run.py
---scale 0.1 [--scale 1.0] [--start-year 1986 --end-year 2024] [--sim DIR] [--work DIR]``.
+--scale 0.1 [--scale 1.0] [--start-year 1986 --end-year 2024] [--sim DIR | --store DB] [--work DIR]``.
 Not part of the test suite.
 """
 
@@ -98,6 +102,17 @@ print(total, round(spent, 3))
 """
 
 
+SCAN_COMMAND = r"""
+import sqlite3, sys, time
+connection = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+names = [row[1] for row in connection.execute("PRAGMA table_info(notification)")]
+touched = " + ".join(f"coalesce(length({name}), 0)" for name in names)
+started = time.perf_counter()
+rows, values = connection.execute(f"SELECT count(*), sum({touched}) FROM notification").fetchone()
+print(rows, round(time.perf_counter() - started, 3))
+"""
+
+
 def _simulate(
     sim: Path, *, scale: float, seed: int, start_year: int, end_year: int, log: Path
 ) -> dict[str, Any]:
@@ -128,6 +143,73 @@ def _rebuilt(timed: dict[str, Any], notifications: int) -> dict[str, Any]:
             )
         },
     }
+
+
+def _bulk_floor(url: str, work: Path, scale: float) -> dict[str, Any]:
+    bulk_db = work / f"bulk-{scale}.sqlite"
+    bulk = _timed(
+        [sys.executable, "-c", BULK_COMMAND, url, f"sqlite:///{bulk_db}"], log=work / f"bulk-{scale}.log"
+    )
+    rows, bulk_seconds = bulk.pop("stdout").split()
+    bulk_db.unlink(missing_ok=True)
+    return {
+        "what": "the notification rows written by sqlite3 executemany into an empty table, one transaction",
+        "rows": int(rows),
+        "seconds": float(bulk_seconds),
+        "rows_per_second": _per_second(int(rows), float(bulk_seconds)),
+        "peak_rss_mib": bulk["peak_rss_mib"],
+    }
+
+
+def _scan_floor(db: Path, work: Path, scale: float) -> dict[str, Any]:
+    scan = _timed([sys.executable, "-c", SCAN_COMMAND, str(db)], log=work / f"scan-{scale}.log")
+    rows, seconds = scan.pop("stdout").split()
+    return {
+        "what": "SQLite's own scan of every notification value (length of each), no rows handed to Python",
+        "rows": int(rows),
+        "seconds": float(seconds),
+        "rows_per_second": _per_second(int(rows), float(seconds)),
+    }
+
+
+def _store_counts(db: Path) -> dict[str, int]:
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return {
+            table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("message", "notification", "person", "tumour")
+        }
+    finally:
+        connection.close()
+
+
+def bench_store(scale: float, *, start_year: int, end_year: int, work: Path, store: Path) -> dict[str, Any]:
+    """One scale from a store it was ingested into: the first derivation (when nothing is derived yet),
+    the rebuild, the two floors."""
+    url = f"sqlite:///{store}"
+    before = _store_counts(store)
+    result: dict[str, Any] = {
+        "scale": scale,
+        "years": [start_year, end_year],
+        "store": str(store),
+        "messages_received": before["message"],
+        "notifications": before["notification"],
+    }
+    if before["person"] == 0:
+        result["derivation"] = _rebuilt(
+            _timed(_oncoreg_run(None, url, "--rebuild"), log=work / f"derive-{scale}.log"),
+            before["notification"],
+        )
+    rebuild = _timed(_oncoreg_run(None, url, "--rebuild"), log=work / f"rebuild-{scale}.log")
+    result["rebuild"] = _rebuilt(rebuild, before["notification"])
+    after = _store_counts(store)
+    result["persons"], result["tumours"] = after["person"], after["tumour"]
+    result["store_bytes"] = store.stat().st_size
+    result["physical_limit_scan"] = _scan_floor(store, work, scale)
+    result["physical_limit_bulk_insert"] = _bulk_floor(url, work, scale)
+    return result
 
 
 def bench_scale(
@@ -182,19 +264,8 @@ def bench_scale(
             _timed(_oncoreg_run(sim, url, "--rebuild"), log=work / f"rebuild-dir-{scale}.log"), notifications
         )
     result["store_bytes"] = db.stat().st_size
-    bulk_db = work / f"bulk-{scale}.sqlite"
-    bulk = _timed(
-        [sys.executable, "-c", BULK_COMMAND, url, f"sqlite:///{bulk_db}"], log=work / f"bulk-{scale}.log"
-    )
-    rows, bulk_seconds = bulk.pop("stdout").split()
-    bulk_db.unlink(missing_ok=True)
-    result["physical_limit_bulk_insert"] = {
-        "what": "the notification rows written by sqlite3 executemany into an empty table, one transaction",
-        "rows": int(rows),
-        "seconds": float(bulk_seconds),
-        "rows_per_second": _per_second(int(rows), float(bulk_seconds)),
-        "peak_rss_mib": bulk["peak_rss_mib"],
-    }
+    result["physical_limit_scan"] = _scan_floor(db, work, scale)
+    result["physical_limit_bulk_insert"] = _bulk_floor(url, work, scale)
     return result
 
 
@@ -206,19 +277,32 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--sim", type=Path, default=None, help="use this simulation (one --scale only)")
     parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="start from this SQLite store, ingested already (one --scale only; derived in place)",
+    )
+    parser.add_argument(
         "--reingest", action="store_true", help="also time a rebuild that re-reads the directory"
     )
     parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     scales = args.scale or [0.1]
-    if args.sim is not None and len(scales) != 1:
-        parser.error("--sim needs exactly one --scale (the one it was simulated at)")
+    if (args.sim is not None or args.store is not None) and len(scales) != 1:
+        parser.error("--sim and --store need exactly one --scale (the one it was simulated at)")
+    if args.sim is not None and args.store is not None:
+        parser.error("--sim and --store exclude each other")
     work = args.work or Path(tempfile.mkdtemp(prefix="oncoreg-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
     kept = {(r["scale"], tuple(r["years"])): r for r in previous.get("results", [])}
     for scale in scales:
+        if args.store is not None:
+            kept[(scale, (args.start_year, args.end_year))] = bench_store(
+                scale, start_year=args.start_year, end_year=args.end_year, work=work, store=args.store
+            )
+            continue
         result = bench_scale(
             scale,
             start_year=args.start_year,
