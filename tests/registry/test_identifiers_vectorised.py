@@ -124,3 +124,34 @@ def test_future_birth_dates_and_impossible_dates_are_invalid() -> None:
         "01013010087": True,
         "01013050038": False,
     }
+
+
+def test_scheme_names_follow_the_table_order_and_an_empty_table_validates_nothing() -> None:
+    """The vectorised classifier keeps schemes as indices into the table: reordered or no schemes still
+    give the scalar classifier's names and validity."""
+    numbers = _numbers(7, "fnr", "pre2032", n=30) + _numbers(8, "dnr", "pid2032", n=30) + ["123", "x1"]
+    for on in DAYS:
+        for schemes in (tuple(reversed(identifier_schemes())), ()):
+            frame = classify_identifier_frame(pl.Series(numbers), as_of=on, schemes=schemes)
+            expected = _scalar(numbers, on, schemes) if schemes else _scalar_without_schemes(numbers, on)
+            assert frame.equals(expected)
+    assert not classify_identifier_frame(pl.Series(numbers), schemes=())["identifier_valid"].any()
+
+
+def _scalar_without_schemes(values: list[str], on: date) -> pl.DataFrame:
+    rows = []
+    for value in sorted(set(values)):
+        info = classify_identifier(value, as_of=on, schemes=())
+        eleven = info.value.isascii() and info.value.isdigit() and len(info.value) == 11
+        rows.append(
+            {
+                "given_identifier": value,
+                "identifier": info.value if eleven else None,
+                "identifier_type": info.type,
+                "identifier_valid": info.valid,
+                "identifier_scheme": info.scheme,
+                "birth_date": info.birth_date,
+                "sex": info.sex,
+            }
+        )
+    return pl.DataFrame(rows, schema=CLASSIFIED)

@@ -89,6 +89,43 @@ def _rule_condition(rule: ContradictionRule) -> str:
     return " AND ".join(parts) if parts else "false"
 
 
+def _could_fire(rule: ContradictionRule) -> pl.Expr:
+    """Whether ``rule``'s birth-date and sex conditions hold (its name conditions aside), with the SQL's
+    semantics: a missing value never differs."""
+    parts = [pl.lit(True)]
+    if rule.birth_date_differs is not None:
+        differs = (pl.col("given_birth_date") != pl.col("birth_date")).fill_null(False)
+        parts.append(differs if rule.birth_date_differs else ~differs)
+    if rule.sex_differs is not None:
+        differs = (pl.col("given_sex").cast(pl.Int32) != pl.col("sex").cast(pl.Int32)).fill_null(False)
+        parts.append(differs if rule.sex_differs else ~differs)
+    if all(
+        condition is None
+        for condition in (
+            rule.birth_date_differs,
+            rule.sex_differs,
+            rule.last_name_jw_below,
+            rule.first_name_jw_below,
+        )
+    ):
+        return pl.lit(False)  # a rule without conditions never fires (``_rule_condition``)
+    return pl.all_horizontal(parts)
+
+
+def _normalised_columns(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """``frame``'s ``columns`` (source: alias) normalised by ``normalise_name``, each distinct name once
+    (names repeat a lot; the normalisation's dozens of string passes are the cost)."""
+    names = pl.concat([frame[source].cast(pl.String) for source in columns]).drop_nulls().unique()
+    mapping = names.to_frame("name").with_columns(normalise_name(pl.col("name")).alias("normalised"))
+    return frame.select(
+        pl.col(source)
+        .cast(pl.String)
+        .replace_strict(mapping["name"], mapping["normalised"], default=None, return_dtype=pl.String)
+        .alias(alias)
+        for source, alias in columns.items()
+    )
+
+
 def contradictions(
     pairs: pl.DataFrame, *, rules: tuple[ContradictionRule, ...] | None = None
 ) -> pl.DataFrame:
@@ -96,19 +133,35 @@ def contradictions(
 
     ``pairs`` holds ``given_first_name, given_last_name, given_birth_date, given_sex`` (notification) and
     ``first_name, last_name, birth_date, sex`` (person). Names are compared after normalisation; a missing
-    value never contradicts.
+    value never contradicts. Only the pairs whose birth date and sex meet some rule's conditions (few: most
+    candidates agree on both) have their names normalised and compared in DuckDB; the others cannot be
+    contradicted.
     """
     active = rules if rules is not None else contradiction_rules()
-    view = pairs.with_row_index("_row").select(
-        "_row",
-        normalise_name(pl.col("given_first_name")).alias("n_first"),
-        normalise_name(pl.col("given_last_name")).alias("n_last"),
-        pl.col("given_birth_date").alias("n_birth"),
-        pl.col("given_sex").cast(pl.Int32).alias("n_sex"),
-        normalise_name(pl.col("first_name")).alias("p_first"),
-        normalise_name(pl.col("last_name")).alias("p_last"),
-        pl.col("birth_date").alias("p_birth"),
-        pl.col("sex").cast(pl.Int32).alias("p_sex"),
+    possible = pl.any_horizontal([pl.lit(False), *(_could_fire(rule) for rule in active)])
+    mask = pairs.select(possible.alias("possible")).to_series()
+    rows = mask.arg_true()
+    if rows.len() == 0:
+        return pairs.with_columns(pl.lit(None, dtype=pl.String).alias("contradiction"))
+    subset = pairs.filter(mask)
+    names = _normalised_columns(
+        subset,
+        {
+            "given_first_name": "n_first",
+            "given_last_name": "n_last",
+            "first_name": "p_first",
+            "last_name": "p_last",
+        },
+    )
+    view = pl.DataFrame({"_row": rows}).with_columns(
+        names["n_first"],
+        names["n_last"],
+        subset["given_birth_date"].alias("n_birth"),
+        subset["given_sex"].cast(pl.Int32).alias("n_sex"),
+        names["p_first"],
+        names["p_last"],
+        subset["birth_date"].alias("p_birth"),
+        subset["sex"].cast(pl.Int32).alias("p_sex"),
     )
     cases = " ".join(f"WHEN {_rule_condition(rule)} THEN '{rule.rule_id}'" for rule in active)
     sql = f"SELECT _row, CASE {cases} ELSE NULL END AS contradiction FROM view ORDER BY _row"
@@ -119,4 +172,9 @@ def contradictions(
     finally:
         connection.close()
     assert isinstance(fired, pl.DataFrame)
-    return pairs.with_columns(fired["contradiction"].cast(pl.String).alias("contradiction"))
+    column = (
+        pl.repeat(None, pairs.height, dtype=pl.String, eager=True)
+        .alias("contradiction")
+        .scatter(fired["_row"], fired["contradiction"].cast(pl.String))
+    )
+    return pairs.with_columns(column)

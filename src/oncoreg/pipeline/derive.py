@@ -62,10 +62,7 @@ def identifier_columns(frame: pl.DataFrame, *, taken: pl.Series) -> pl.DataFrame
         .drop("identifier_right")
     )
     kept = kept.with_columns(
-        pl.when(
-            pl.col("identifier").is_in(taken.implode())
-            | pl.col("identifier").is_duplicated() & (pl.int_range(pl.len()).over("identifier") > 0)
-        )
+        pl.when(pl.col("identifier").is_in(taken.implode()) | ~pl.col("identifier").is_first_distinct())
         .then(None)
         .otherwise(pl.col("identifier"))
         .alias("identifier")

@@ -90,8 +90,10 @@ def residence_periods(events: pl.DataFrame) -> pl.DataFrame:
             | kind.is_in(ENDS_RESIDENCE)
         )
     )
+    # the next event of the same person (sorted by person: its neighbour, no window over persons needed)
+    same_person = pl.col("person_id").shift(-1).eq_missing(pl.col("person_id"))
     periods = relevant.with_columns(
-        pl.col("event_date").shift(-1).over("person_id").alias("valid_to")
+        pl.when(same_person).then(pl.col("event_date").shift(-1)).alias("valid_to")
     ).filter(kind.is_in(OPENS_RESIDENCE))
     return periods.select(
         "person_id",
