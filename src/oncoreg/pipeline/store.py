@@ -3,8 +3,10 @@
 Every change of a person, tumour, notification or tumour–notification link is written together with its
 history row through :func:`oncoreg.registry.history.record_changes` (the same before/after states as the
 ``Registry`` service: the ``*Public`` fields, dates as ISO text), in executemany batches, never one
-service call per record. Residence, deaths, remembered identifiers, review tasks and check results have
-no history (as in the service).
+service call per record. On SQLite the two biggest kinds (notification moves, inserts) build their history
+rows column-wise instead (:func:`oncoreg.registry.history.record_frame`: the same text, tested equal).
+Residence, deaths, remembered identifiers, review tasks and check results have no history (as in the
+service).
 """
 
 from __future__ import annotations
@@ -465,17 +467,22 @@ def write_state(connection: sa.Connection, name: str, document: str, *, now: dat
 # -- generic entity writes with history ------------------------------------------------------------------
 
 
-def _states(frame: pl.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows' history states (:func:`history.json_state` of the ``fields``): dates become ISO text in
-    Polars (``%Y-%m-%d``, what ``date.isoformat`` gives), so only other temporal values (none in the
-    person and tumour states) pass through ``json_state`` row by row."""
-    selected = frame.select(
+def _state_frame(frame: pl.DataFrame, fields: Sequence[str]) -> pl.DataFrame:
+    """The ``fields`` the frame has, in that order, dates as ISO text (``%Y-%m-%d``)."""
+    return frame.select(
         [
             pl.col(f).dt.strftime("%Y-%m-%d") if frame.schema[f] == pl.Date else pl.col(f)
             for f in fields
             if f in frame.columns
         ]
     )
+
+
+def _states(frame: pl.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows' history states (:func:`history.json_state` of the ``fields``): dates become ISO text in
+    Polars (``%Y-%m-%d``, what ``date.isoformat`` gives), so only other temporal values (none in the
+    person and tumour states) pass through ``json_state`` row by row."""
+    selected = _state_frame(frame, fields)
     if any(dtype.is_temporal() for dtype in selected.schema.values()):
         return [history.json_state(row) for row in selected.to_dicts()]
     return selected.to_dicts()
@@ -500,6 +507,35 @@ def _sync_sequence(connection: sa.Connection, table: sa.Table, key: str) -> None
         )
 
 
+def _record_inserts(
+    connection: sa.Connection,
+    *,
+    entity: history.Entity,
+    key: str,
+    part: pl.DataFrame,
+    state_fields: Sequence[str],
+    now: datetime,
+    user: str,
+    reason: str,
+) -> bool:
+    """The insert history rows of ``part`` built column-wise (:func:`history.json_objects` of the same
+    states as :func:`_states`) and written by :func:`history.record_frame`; False (nothing written) where
+    that path does not apply: not SQLite, an entity whose history keeps only some fields, or a state
+    column of a type whose JSON text is not built in Polars."""
+    if entity in history.CONTENT_IN_ROW or not history.writes_json_text(connection):
+        return False
+    after = history.json_objects(_state_frame(part, state_fields))
+    if after is None:
+        return False
+    rows = pl.DataFrame({"entity_id": part.get_column(key).cast(pl.Int64), "after": after}).with_columns(
+        pl.lit("insert").alias("action"), pl.lit(None, pl.String).alias("before")
+    )
+    history.record_frame(
+        connection, entity=entity, frame=rows, changed_at=now, changed_by=user, reason=reason
+    )
+    return True
+
+
 def apply_entity_changes(
     connection: sa.Connection,
     *,
@@ -521,6 +557,17 @@ def apply_entity_changes(
         for start in range(0, inserts.height, WRITE_CHUNK):
             part = inserts.slice(start, WRITE_CHUNK)
             bulk.insert_rows(connection, table, columns, _tuples(part, stamp.values()))
+            if _record_inserts(
+                connection,
+                entity=entity,
+                key=key,
+                part=part,
+                state_fields=state_fields,
+                now=now,
+                user=user,
+                reason=reason,
+            ):
+                continue
             history.record_changes(
                 connection,
                 entity=entity,
@@ -677,7 +724,21 @@ def record_notification_moves(
 ) -> None:
     """History rows of notifications moved to another person, from ``moves``' ``notification_id``,
     ``person_id`` and ``version`` (as stored before) and ``to_person_id``: the states are the notification's
-    mutable fields only (``history.CONTENT_IN_ROW``), ``person_id`` and the version raised by one."""
+    mutable fields only (``history.CONTENT_IN_ROW``), ``person_id`` and the version raised by one.
+
+    On SQLite the rows are built column-wise (:func:`_move_rows`) and written ``WRITE_CHUNK`` at a time;
+    elsewhere through :func:`history.record_changes`, state dict by state dict (the same rows)."""
+    if history.writes_json_text(connection):
+        for start in range(0, moves.height, WRITE_CHUNK):
+            history.record_frame(
+                connection,
+                entity="notification",
+                frame=_move_rows(moves.slice(start, WRITE_CHUNK)),
+                changed_at=now,
+                changed_by=user,
+                reason=reason,
+            )
+        return
     rows = moves.select("notification_id", "person_id", "to_person_id", "version").iter_rows()
     history.record_changes(
         connection,
@@ -693,4 +754,40 @@ def record_notification_moves(
         changed_at=now,
         changed_by=user,
         reason=reason,
+    )
+
+
+def _move_rows(moves: pl.DataFrame) -> pl.DataFrame:
+    """The history rows of :func:`record_notification_moves` for :func:`history.record_frame`: an update
+    keeps the keys that differ (:func:`history.delta`), ``version`` always, ``person_id`` unless the
+    notification stays with its person; the text is ``json.dumps`` of those states."""
+    frame = moves.select(
+        pl.col("notification_id").alias("entity_id"),
+        pl.col("person_id").ne_missing(pl.col("to_person_id")).alias("moved"),
+        pl.col("person_id").cast(pl.Int64),
+        pl.col("to_person_id").cast(pl.Int64),
+        pl.col("version").cast(pl.Int64),
+        (pl.col("version").cast(pl.Int64) + 1).alias("to_version"),
+    )
+    texts: dict[str, pl.Series] = {}
+    for name, states in {
+        "before_moved": frame.select("person_id", "version"),
+        "after_moved": frame.select(
+            pl.col("to_person_id").alias("person_id"), pl.col("to_version").alias("version")
+        ),
+        "before_kept": frame.select("version"),
+        "after_kept": frame.select(pl.col("to_version").alias("version")),
+    }.items():
+        text = history.json_objects(states)
+        assert text is not None  # integers only
+        texts[name] = text
+    return (
+        frame.select("entity_id", "moved")
+        .with_columns(**texts)
+        .select(
+            "entity_id",
+            pl.lit("update").alias("action"),
+            pl.when("moved").then("before_moved").otherwise("before_kept").alias("before"),
+            pl.when("moved").then("after_moved").otherwise("after_kept").alias("after"),
+        )
     )

@@ -31,7 +31,11 @@ def _placeholder(dialect: Dialect) -> str:
 
 @lru_cache(maxsize=256)
 def _statement(
-    dialect: Dialect, table: sa.Table, columns: tuple[str, ...], conflict_key: str | None
+    dialect: Dialect,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    conflict_key: str | None,
+    raw: frozenset[str] = frozenset(),
 ) -> tuple[str, tuple[Processor | None, ...]]:
     preparer = dialect.identifier_preparer
     marks = ", ".join(_placeholder(dialect) for _ in columns)
@@ -39,7 +43,10 @@ def _statement(
     sql = f"INSERT INTO {preparer.format_table(table)} ({names}) VALUES ({marks})"
     if conflict_key is not None:
         sql += f" ON CONFLICT ({preparer.quote(conflict_key)}) DO NOTHING"
-    processors = tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
+    processors = tuple(
+        None if name in raw else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        for name in columns
+    )
     return sql, processors
 
 
@@ -82,18 +89,28 @@ def insert_rows(
     rows: Iterable[Sequence[Any]],
     *,
     conflict_key: str | None = None,
+    raw: Iterable[str] = (),
 ) -> int:
     """Insert ``rows`` (value tuples in the order of ``columns``) into ``table`` in one executemany;
     returns how many rows were inserted.
 
     With ``conflict_key`` a row whose key already exists is skipped (``ON CONFLICT (key) DO NOTHING``,
-    SQLite and PostgreSQL). Values go through their column type's bind processor, as in ``insert()``.
+    SQLite and PostgreSQL). Values go through their column type's bind processor, as in ``insert()``,
+    except in the ``raw`` columns, whose values are already what that processor would make of them (the
+    JSON text of :func:`oncoreg.registry.history.record_frame`).
     """
-    sql, processors = _statement(connection.dialect, table, tuple(columns), conflict_key)
+    sql, processors = _statement(connection.dialect, table, tuple(columns), conflict_key, frozenset(raw))
     parameters = _processed(rows, processors)
     if not parameters:
         return 0
     return int(connection.exec_driver_sql(sql, parameters).rowcount)
+
+
+def bind_value(connection: sa.Connection, table: sa.Table, column: str, value: Any) -> Any:
+    """``value`` as the column type's bind processor hands it to the driver (for a ``raw`` column)."""
+    dialect = connection.dialect
+    processor = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return value if processor is None else processor(value)
 
 
 @lru_cache(maxsize=256)

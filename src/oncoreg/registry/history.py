@@ -22,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import islice
+from itertools import islice, repeat
+from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, Literal
 
+import polars as pl
 import sqlalchemy as sa
 
 from oncoreg.registry import bulk
@@ -260,4 +262,112 @@ def record_changes(
         )
         record(connection, rows)
         count += len(rows)
+    return count
+
+
+# -- column-wise history rows (the pipeline's bulk writes) ------------------------------------------------
+#
+# ``json.dumps`` with its defaults (what the ``JSON`` type stores on SQLite): keys in the dict's order,
+# ``", "`` and ``": "`` separators, ``ensure_ascii`` (every character outside " "..."~" escaped: ``\"``,
+# ``\\``, ``\n``, ``\r``, ``\t``, ``\b``, ``\f``, else ``\u00e6``, surrogate pairs above U+FFFF), ints
+# as ``str``, ``true``/``false``, ``null``. :func:`json_objects` builds that text for whole columns.
+
+#: Printable ASCII: a string of these is JSON-encoded by escaping only ``\`` and ``"``.
+_NEEDS_ENCODER = r"[^ -~]"
+
+
+def _json_strings(series: pl.Series) -> pl.Series:
+    """``json.dumps`` of each string: printable ASCII in Polars; the rest (non-ASCII letters, control
+    characters) through ``json``'s own C encoder, once per distinct value."""
+    simple = (
+        pl.lit('"')
+        + pl.col("s").str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+        + pl.lit('"')
+    )
+    frame = pl.DataFrame({"s": series})
+    needs = frame.select(pl.col("s").str.contains(_NEEDS_ENCODER).fill_null(False)).to_series()
+    if not needs.any():
+        return frame.select(simple.fill_null("null")).to_series()
+    distinct = series.filter(needs).unique()
+    encoded = pl.Series(list(map(encode_basestring_ascii, distinct.to_list())), dtype=pl.String)
+    return frame.select(
+        pl.when(needs)
+        .then(pl.col("s").replace_strict(distinct, encoded, default=None))
+        .otherwise(simple)
+        .fill_null("null")
+    ).to_series()
+
+
+def _json_values(series: pl.Series) -> pl.Series | None:
+    """The JSON text of each value as ``json.dumps`` writes it (None: a type left to ``json.dumps``)."""
+    dtype = series.dtype
+    if dtype == pl.String:
+        return _json_strings(series)
+    if dtype == pl.Date:  # as :func:`json_state` after Polars' ISO formatting (the pipeline's states)
+        return _json_strings(series.dt.strftime("%Y-%m-%d"))
+    if dtype.is_integer() or dtype == pl.Boolean or dtype == pl.Null:
+        return series.cast(pl.String).fill_null("null")  # booleans cast to true/false
+    return None
+
+
+def json_objects(frame: pl.DataFrame) -> pl.Series | None:
+    """Per row, ``json.dumps`` of the row as a dict of the frame's columns (in their order), as text;
+    None when a column's type is not one whose text is built here (integers, booleans, strings, dates:
+    these are identical to ``json.dumps``; floats and others are left to the row-by-row path)."""
+    if frame.width == 0:
+        return pl.Series(["{}"] * frame.height, dtype=pl.String)
+    parts: list[pl.Expr] = []
+    values: dict[str, pl.Series] = {}
+    for index, name in enumerate(frame.columns):
+        text = _json_values(frame.get_column(name))
+        if text is None:
+            return None
+        values[f"v{index}"] = text
+        label = ("{" if index == 0 else ", ") + encode_basestring_ascii(name) + ": "
+        parts += [pl.lit(label), pl.col(f"v{index}")]
+    parts.append(pl.lit("}"))
+    return pl.DataFrame(values).select(pl.concat_str(parts)).to_series()
+
+
+def writes_json_text(connection: sa.Connection) -> bool:
+    """Whether the ``JSON`` columns store ``json.dumps`` text (SQLite with the default serializer), so
+    :func:`record_frame` may hand over text built by :func:`json_objects`."""
+    dialect = connection.dialect
+    return dialect.name == "sqlite" and getattr(dialect, "_json_serializer", None) is None
+
+
+def record_frame(
+    connection: sa.Connection,
+    *,
+    entity: Entity,
+    frame: pl.DataFrame,
+    changed_at: datetime,
+    changed_by: str,
+    reason: str,
+) -> int:
+    """Append history rows given column-wise (only where :func:`writes_json_text`): ``entity_id``,
+    ``action``, ``before`` and ``after`` (the states' ``json.dumps`` text, already cut down by the rule of
+    :func:`history_row`; null: no state) and optionally ``related_id``; one executemany of plain tuples
+    (``changed_at`` converted once, the text as it is).
+    Returns how many rows."""
+    if not reason.strip():
+        raise ValueError("every change needs a reason")
+    if not writes_json_text(connection):
+        raise NotImplementedError("history text rows need SQLite's JSON text columns")
+    count = frame.height
+    related = frame.get_column("related_id").to_list() if "related_id" in frame.columns else repeat(None)
+    rows = zip(
+        repeat(entity, count),
+        frame.get_column("entity_id").to_list(),
+        related,
+        frame.get_column("action").to_list(),
+        repeat(bulk.bind_value(connection, HISTORY, "changed_at", changed_at), count),
+        repeat(changed_by, count),
+        repeat(reason, count),
+        frame.get_column("before").fill_null("null").to_list(),
+        frame.get_column("after").fill_null("null").to_list(),
+        strict=False,
+    )
+    # every value already the driver's: the rows go to executemany as they are (no column conversion)
+    bulk.insert_rows(connection, HISTORY, COLUMNS, rows, raw=COLUMNS)
     return count
