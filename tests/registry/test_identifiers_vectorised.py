@@ -21,8 +21,9 @@ from oncoreg.registry.identifiers import (
 DAYS = [date(1990, 1, 1), date(2024, 6, 1), date(2032, 1, 1)]
 
 
-def _scalar(values: list[str], on: date, schemes: tuple = ()) -> pl.DataFrame:  # type: ignore[type-arg]
-    rules = schemes or identifier_schemes()
+def _scalar(values: list[str], on: date, schemes: tuple | None = None) -> pl.DataFrame:  # type: ignore[type-arg]
+    """The scalar classifier's answers as a frame (``schemes`` None: the packaged schemes)."""
+    rules = identifier_schemes() if schemes is None else schemes
     rows = []
     for value in sorted(set(values)):
         info = classify_identifier(value, as_of=on, schemes=rules)
@@ -133,25 +134,6 @@ def test_scheme_names_follow_the_table_order_and_an_empty_table_validates_nothin
     for on in DAYS:
         for schemes in (tuple(reversed(identifier_schemes())), ()):
             frame = classify_identifier_frame(pl.Series(numbers), as_of=on, schemes=schemes)
-            expected = _scalar(numbers, on, schemes) if schemes else _scalar_without_schemes(numbers, on)
+            expected = _scalar(numbers, on, schemes)
             assert frame.equals(expected)
     assert not classify_identifier_frame(pl.Series(numbers), schemes=())["identifier_valid"].any()
-
-
-def _scalar_without_schemes(values: list[str], on: date) -> pl.DataFrame:
-    rows = []
-    for value in sorted(set(values)):
-        info = classify_identifier(value, as_of=on, schemes=())
-        eleven = info.value.isascii() and info.value.isdigit() and len(info.value) == 11
-        rows.append(
-            {
-                "given_identifier": value,
-                "identifier": info.value if eleven else None,
-                "identifier_type": info.type,
-                "identifier_valid": info.valid,
-                "identifier_scheme": info.scheme,
-                "birth_date": info.birth_date,
-                "sex": info.sex,
-            }
-        )
-    return pl.DataFrame(rows, schema=CLASSIFIED)
