@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -64,16 +65,19 @@ def test_a_rebuild_in_small_person_ranges_equals_the_stored_result(
         before = {name: _rows(registry, sql) for name, sql in DERIVED.items()}
         assert len(before["tumour"]) > 50
         monkeypatch.setattr(pipeline_run, "CONSOLIDATION_CHUNK", 7)
-        reads: list[object] = []
-        original = pipeline_run.store.read_notifications
+        import oncoreg.consolidation
 
-        def counted(*args: object, **kwargs: object) -> pl.DataFrame:
-            reads.append(kwargs.get("persons"))
-            return original(*args, **kwargs)  # type: ignore[arg-type]
+        ranges: list[int] = []
+        original = oncoreg.consolidation.consolidate_incremental
 
-        monkeypatch.setattr(pipeline_run.store, "read_notifications", counted)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            ranges.append(kwargs["new_notifications"].height)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(oncoreg.consolidation, "consolidate_incremental", counted)
         rebuilt = _rebuild(registry)
-        assert len(reads) > 10  # many ranges were consolidated one by one
+        assert len(ranges) > 10  # many ranges were consolidated one by one
+        assert 0 < max(ranges) < sum(ranges)
         assert not rebuilt.changed
         assert {name: _rows(registry, sql) for name, sql in DERIVED.items()} == before
         # a tumour changed behind the rules' back is re-derived by the ranged consolidation

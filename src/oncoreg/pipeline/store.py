@@ -307,34 +307,16 @@ def read_identities(connection: sa.Connection, *, status: str) -> pl.DataFrame:
     )
 
 
-def read_notifications(
-    connection: sa.Connection,
-    *,
-    status: str,
-    register: bool = True,
-    persons: tuple[int | None, int | None] | None = None,
-) -> pl.DataFrame:
+def read_notifications(connection: sa.Connection, *, status: str, register: bool = True) -> pl.DataFrame:
     """The NOTIFICATIONS frame of ``status`` all / unlinked / linked as consolidation reads it: straight
     from the notification table, without the columns of :data:`NOT_CONSOLIDATED` (null); ``register=False``
-    leaves population-register events out; ``persons=(low, high)`` keeps the notifications of the persons
-    with ``low <= person_id < high`` (None: unbounded; read through the person index). In notification
-    order."""
+    leaves population-register events out. In notification order."""
     names = [name for name in NOTIFICATIONS if name in NOTIFICATION.c and name not in NOT_CONSOLIDATED]
     query = _status(sa.select(*(NOTIFICATION.c[name] for name in names)), status)
-    if persons is None:
-        query = query.order_by(NOTIFICATION.c.notification_id)
-    else:
-        low, high = persons
-        query = query.where(NOTIFICATION.c.person_id.is_not(None))
-        if low is not None:
-            query = query.where(NOTIFICATION.c.person_id >= low)
-        if high is not None:
-            query = query.where(NOTIFICATION.c.person_id < high)
+    query = query.order_by(NOTIFICATION.c.notification_id)
     if not register:
         query = query.where(NOTIFICATION.c.source_type != "population_register")
     frame = read_frame(connection, query, {name: NOTIFICATIONS[name] for name in names})
-    if persons is not None:  # (sorted here: an ORDER BY could make the database scan the table instead)
-        frame = frame.sort("notification_id")
     return conform_notifications(frame)
 
 
@@ -348,11 +330,16 @@ def read_person_facts(connection: sa.Connection) -> pl.DataFrame:
 
 
 def read_persons(connection: sa.Connection) -> pl.DataFrame:
-    """Every person (:data:`PERSON_FRAME`) with ``municipality``, the open residence period's."""
+    """Every person (:data:`PERSON_FRAME`) with ``merged_into`` (the person a merge retired it into, else
+    null) and ``municipality``, the open residence period's. (One read of the person table: its pages lie
+    scattered over the file of a store the pipeline wrote, so a second scan from a cold cache costs as
+    much as the first.)"""
     persons = read_frame(
         connection,
-        sa.select(*(PERSONS.c[name] for name in PERSON_FRAME)).order_by(PERSONS.c.person_id),
-        PERSON_FRAME,
+        sa.select(*(PERSONS.c[name] for name in PERSON_FRAME), PERSONS.c.merged_into).order_by(
+            PERSONS.c.person_id
+        ),
+        {**PERSON_FRAME, "merged_into": pl.Int64},
     )
     residence = read_frame(
         connection,
