@@ -1,6 +1,7 @@
 """``population.residence_periods`` takes the next event of the same person from its sorted neighbour and
 ``derive.identifier_columns`` drops repeats with ``is_first_distinct``: both must give what the former
-window expressions gave (written out below) on frames with nulls, repeats and shared dates."""
+window expressions gave (written out below) on frames with nulls, repeats and shared dates; and
+``identifier_columns`` gives the same when part of the values come classified already."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 
 from oncoreg.pipeline import derive, population
-from oncoreg.registry.identifiers import generate_identifiers
+from oncoreg.registry.identifiers import classify_identifier_frame, generate_identifiers
 
 KINDS = ["birth", "immigration", "move", "death", "emigration", "name_change"]
 
@@ -120,6 +121,10 @@ def test_identifier_columns_as_the_window_gave_them(seed: int) -> None:
     taken = pl.Series(numbers[:3])
     got = derive.identifier_columns(frame, taken=taken)
     assert got.equals(_former_identifier_columns(frame, taken=taken))
+    # values classified already (as the run hands over the register's) give the same columns
+    known = classify_identifier_frame(pl.Series(pool[::2], dtype=pl.String)).select(derive.CLASSIFICATION)
+    assert known.height > 10
+    assert derive.identifier_columns(frame, taken=taken, known=known).equals(got)
     kept = got["identifier"].drop_nulls()
     assert kept.len() > 0
     assert kept.is_unique().all()

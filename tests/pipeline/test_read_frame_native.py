@@ -50,8 +50,8 @@ class Spy:
         self.fallbacks = 0
         original = store._native_read
 
-        def counted(source: str, sql: str, target: pl.Schema) -> pl.DataFrame | None:
-            frame = original(source, sql, target)
+        def counted(source: str, sql: str, target: pl.Schema, **kwargs: Any) -> pl.DataFrame | None:
+            frame = original(source, sql, target, **kwargs)
             if frame is None:
                 self.fallbacks += 1
             else:
@@ -134,6 +134,44 @@ def test_every_dtype_reads_natively_as_the_dbapi_path_reads_it(
     assert new.columns == ["key", "when"]
     assert new.height == 2
     assert spy.native == 5
+
+
+def test_a_partitioned_read_gives_the_dbapi_paths_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges of the id read concurrently, then sorted again: the same frame, also for ids with gaps,
+    negative ids, nulls in every other column, a handful of rows and none."""
+    engine, table = _table(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    ids = [*range(-50, 0, 7), *range(5, 40_000, 3), 10**12]
+    _set(engine, "DELETE FROM t")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO t (id, count, name, day, flag) VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    i,
+                    None if i % 5 else i * 2,
+                    None if i % 7 else f"n{i}",
+                    None if i % 3 else "2001-02-03",
+                    i % 2,
+                )
+                for i in ids
+            ],
+        )
+    spy = Spy(monkeypatch)
+    names = ("id", "count", "name", "day", "flag")
+    schema = {name: SCHEMA[name] for name in names}
+    for where in (table.c.id.is_not(None), table.c.id > 10**12, table.c.id.between(-30, 40)):
+        query = _select(table, *names).where(where).order_by(table.c.id)
+        store.NATIVE_READS = False
+        with engine.connect() as connection:
+            old = store.read_frame(connection, query, schema)
+        store.NATIVE_READS = True
+        with engine.connect() as connection:
+            new = store.read_frame(connection, query, schema, partition_on="id")
+        assert new.equals(old)
+    assert old.height > 0
+    assert (spy.native, spy.fallbacks) == (3, 0)  # every read came natively, the empty one too
 
 
 @pytest.mark.parametrize(

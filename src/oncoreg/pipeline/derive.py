@@ -48,12 +48,32 @@ def relabel(frame: pl.DataFrame, ids: pl.DataFrame, column: str = "person_id") -
     )
 
 
-def identifier_columns(frame: pl.DataFrame, *, taken: pl.Series) -> pl.DataFrame:
+#: The columns of ``classify_identifier_frame`` that :func:`identifier_columns` uses.
+CLASSIFICATION = (
+    "given_identifier",
+    "identifier",
+    "identifier_type",
+    "identifier_valid",
+    "identifier_scheme",
+)
+
+
+def identifier_columns(
+    frame: pl.DataFrame, *, taken: pl.Series, known: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``identifier, identifier_type, identifier_scheme`` of new persons: a valid identifier is kept unless
-    another person (``taken``, or a lower id in the frame) already holds it; invalid ones are dropped."""
-    classified = classify_identifier_frame(frame["identifier"], as_of=date.today()).filter(
-        pl.col("identifier_valid")
-    )
+    another person (``taken``, or a lower id in the frame) already holds it; invalid ones are dropped.
+
+    ``known``: the :data:`CLASSIFICATION` of some values, classified already today (one row per
+    ``given_identifier``); only the others are classified here (the register's millions were, when the
+    run linked its events)."""
+    values = frame["identifier"]
+    if known is not None:
+        values = values.filter(~values.is_in(known["given_identifier"].implode()))
+    classified = classify_identifier_frame(values, as_of=date.today()).select(CLASSIFICATION)
+    if known is not None:
+        classified = pl.concat([known.select(CLASSIFICATION), classified])
+    classified = classified.filter(pl.col("identifier_valid"))
     valid = classified.select("given_identifier", "identifier")
     kept = (
         frame.sort("person_id")

@@ -181,11 +181,8 @@ def run_pipeline(
 
 
 def _totals(connection: sa.Connection, report: PipelineReport) -> None:
-    def count(table: sa.Table) -> int:
-        return int(connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-    report.persons_total = count(store.PERSONS)
-    report.tumours_total = count(store.TUMOURS)
+    """Open review tasks and check results by level (the person and tumour totals come from
+    :func:`_register`'s frames: a ``count(*)`` walks a whole index, scattered pages from a cold cache)."""
     tasks = connection.execute(
         sa.select(store.TASKS.c.kind, sa.func.count())
         .where(store.TASKS.c.state.in_(["open", "assigned"]))
@@ -281,13 +278,18 @@ def _register(
         report.notifications_processed = todo.height
 
         # -- population register: link by identifier, create unknown persons -------------------------------
-        from oncoreg.linkage.deterministic import classify_identifiers
+        from oncoreg.registry.identifiers import classify_identifier_frame
 
         register_todo = todo.filter(pl.col("source_type") == population.REGISTER)
-        classified = classify_identifiers(register_todo["given_identifier"].cast(pl.String))
+        classified = classify_identifier_frame(
+            register_todo["given_identifier"].cast(pl.String), as_of=date.today()
+        ).select(derive.CLASSIFICATION)
         register_todo = register_todo.join(
             classified.select("given_identifier", "identifier"), on="given_identifier", how="left"
         )
+        # the new register persons' identifiers, as given (so classified as they are): kept for
+        # ``derive.identifier_columns`` below
+        register_kinds = classified.filter(pl.col("given_identifier") == pl.col("identifier"))
         known = pl.concat(
             [
                 base_persons.select("identifier", "person_id").drop_nulls(),
@@ -410,7 +412,10 @@ def _register(
                 new_linkage.select("person_id", "identifier"),
             ]
         )
-        identifiers = derive.identifier_columns(identifiers, taken=base_persons["identifier"].drop_nulls())
+        identifiers = derive.identifier_columns(
+            identifiers, taken=base_persons["identifier"].drop_nulls(), known=register_kinds
+        )
+        del register_kinds
         final_states = derive.relabel(states, ids)
         new_ids = ids["person_id"]
         register_new = final_states.filter(pl.col("person_id").is_in(new_ids.implode()))
@@ -525,6 +530,8 @@ def _register(
             scope=residence_scope,
         )
         register_deaths = derive.relabel(deaths_of_register, ids)
+        persons_now = store.person_facts_after(stored_persons, kept_changes)
+        persons_total = stored_persons.height + person_changes.inserts.height
         # not needed any more (memory)
         del stored_persons, base_persons, states, residences, final_residence, final_states
 
@@ -532,7 +539,6 @@ def _register(
     # whole rows now; in a rebuild without the population-register events (they describe no tumour and
     # carry no death cause: consolidation's tumours, links and tasks are the same without them)
     with clock.stage("consolidation", total=all_links.height):
-        persons_now = store.read_person_facts(connection)
         stored_tumours = store.read_tumours(connection)
         options = ConsolidationOptions(dco_traceback_days=config.dco_traceback_days)
         if rebuild:
@@ -641,6 +647,10 @@ def _register(
                 reason=reason,
             )
         report.persons_deleted = len(retired)
+        report.persons_total = persons_total - len(retired)
+        report.tumours_total = (
+            stored_tumours.height + tumour_changes.inserts.height - len(tumour_changes.deletes)
+        )
 
         # review tasks of linkage and consolidation
         tasks = pl.concat(

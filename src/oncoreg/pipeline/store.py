@@ -156,6 +156,10 @@ def _sqlite_chunk(rows: list[Any], target: pl.Schema) -> pl.DataFrame:
 #: Read SQLite files through connectorx (:func:`_native_read`) when the transaction has written nothing;
 #: False: always through the DBAPI cursor (tests and measurements compare the two).
 NATIVE_READS = True
+#: Concurrent range reads of a ``read_frame(..., partition_on=...)``: a table whose pages lie scattered
+#: over the file (the person table of a store the pipeline wrote) reads faster with several requests in
+#: flight (scale 1.0, 9.6 M persons: 41 s -> 28 s from a cold cache, 15 s -> 8 s from a warm one).
+NATIVE_PARTITIONS = 8
 
 
 def _native_source(connection: sa.Connection) -> str | None:
@@ -202,15 +206,26 @@ def _native_column(series: pl.Series, dtype: Any) -> pl.Series | None:
     return None  # e.g. a DATETIME column read as a date: its text is sliced, not parsed, on the DBAPI path
 
 
-def _native_read(source: str, sql: str, target: pl.Schema) -> pl.DataFrame | None:
+def _native_read(
+    source: str, sql: str, target: pl.Schema, *, partition_on: str | None = None
+) -> pl.DataFrame | None:
     """``sql`` read by connectorx (Rust, SQLite straight into Arrow) as a frame of ``target``, or None when
     connectorx cannot read it exactly as the DBAPI path would: a value not of its column's declared type
     (text in an INTEGER column, a date with a time part), a busy database, a temporary table, a column pair
-    :func:`_native_column` does not map. The caller then reads through the DBAPI cursor."""
+    :func:`_native_column` does not map. The caller then reads through the DBAPI cursor.
+
+    ``partition_on`` (an integer column of the result, without nulls, that ``sql`` is ordered by):
+    connectorx reads :data:`NATIVE_PARTITIONS` ranges of it at once, each on its own connection, and the
+    frame is sorted by it again."""
     import connectorx as cx
 
+    partitioned: dict[str, Any] = {}
+    if partition_on is not None:
+        partitioned = {"partition_on": partition_on, "partition_num": NATIVE_PARTITIONS}
     try:
-        frame = cx.read_sql(source, sql, return_type="polars")
+        frame = cx.read_sql(source, sql, return_type="polars", **partitioned)
+        if partition_on is not None:
+            frame = frame.sort(partition_on)
     except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException, a BaseException
         if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
             raise
@@ -233,8 +248,17 @@ def _native_read(source: str, sql: str, target: pl.Schema) -> pl.DataFrame | Non
     return pl.DataFrame(columns)
 
 
-def read_frame(connection: sa.Connection, query: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+def read_frame(
+    connection: sa.Connection,
+    query: sa.Select[Any],
+    schema: dict[str, Any],
+    *,
+    partition_on: str | None = None,
+) -> pl.DataFrame:
     """Run ``query`` into a frame of ``schema`` (in select order).
+
+    ``partition_on`` names an integer column, never null, that ``query`` selects under its own name and is
+    ordered by: the native path then reads ranges of it concurrently (:func:`_native_read`).
 
     On a SQLite file whose transaction has written nothing, connectorx reads it (:func:`_native_read`:
     Rust, straight into Arrow, in the query's order; about twice as fast) and every case it cannot read
@@ -248,7 +272,7 @@ def read_frame(connection: sa.Connection, query: sa.Select[Any], schema: dict[st
     target = pl.Schema(schema)
     source = _native_source(connection)
     if source is not None and not any(dtype.is_temporal() and dtype != pl.Date for dtype in target.values()):
-        native = _native_read(source, str(compiled), target)
+        native = _native_read(source, str(compiled), target, partition_on=partition_on)
         if native is not None:
             return native
     raw: Any = connection.connection.driver_connection
@@ -329,6 +353,17 @@ def read_person_facts(connection: sa.Connection) -> pl.DataFrame:
     )
 
 
+def person_facts_after(stored: pl.DataFrame, changes: EntityChanges) -> pl.DataFrame:
+    """What :func:`read_person_facts` reads once ``changes`` (inserts and updates; deletes are applied
+    later) are written over ``stored`` (:func:`read_persons`), without reading the person table again (its
+    pages lie scattered over the file of a store the pipeline wrote: 11 s warm, 31 s cold at scale 1.0)."""
+    columns = ("person_id", "sex", "birth_date", "death_date")
+    written = pl.concat([changes.inserts.select(columns), changes.updates.select(columns)])
+    kept = stored.select(columns).join(written.select("person_id"), on="person_id", how="anti")
+    schema = pl.Schema({name: PERSON_FRAME[name] for name in columns})
+    return pl.concat([kept.cast(schema), written.cast(schema)]).sort("person_id")
+
+
 def read_persons(connection: sa.Connection) -> pl.DataFrame:
     """Every person (:data:`PERSON_FRAME`) with ``merged_into`` (the person a merge retired it into, else
     null) and ``municipality``, the open residence period's. (One read of the person table: its pages lie
@@ -340,6 +375,7 @@ def read_persons(connection: sa.Connection) -> pl.DataFrame:
             PERSONS.c.person_id
         ),
         {**PERSON_FRAME, "merged_into": pl.Int64},
+        partition_on="person_id",
     )
     residence = read_frame(
         connection,
