@@ -21,7 +21,8 @@ stored notifications cannot beat. Results are merged into the JSON by
 
 Figures: notifications per second end to end, seconds per stage (from the run's report), peak RSS.
 Writes ``benchmarks/results/pipeline_run.json``. Run: ``.venv/bin/python benchmarks/pipeline_run.py
---scale 0.1 [--scale 1.0] [--start-year 1986 --end-year 2024] [--sim DIR | --store DB] [--work DIR]``.
+--scale 0.1 [--scale 1.0] [--start-year 1986 --end-year 2024] [--sim DIR | --store DB [--repeats N]
+[--cold]] [--work DIR]``.
 Not part of the test suite.
 """
 
