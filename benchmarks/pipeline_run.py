@@ -330,6 +330,10 @@ def main() -> None:
         parser.error("--sim and --store need exactly one --scale (the one it was simulated at)")
     if args.sim is not None and args.store is not None:
         parser.error("--sim and --store exclude each other")
+    if args.store is None and (args.repeats != 1 or args.cold):
+        parser.error("--repeats and --cold go with --store")
+    if args.repeats < 1:
+        parser.error("--repeats takes a whole number from 1")
     work = args.work or Path(tempfile.mkdtemp(prefix="oncoreg-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     previous = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
