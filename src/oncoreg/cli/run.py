@@ -115,7 +115,12 @@ def run(
     """Run the registration pipeline on DIRECTORY: ingest, persons, linkage, consolidation, checks.
 
     With --rebuild and no DIRECTORY, nothing is ingested: persons, links, tumours, tasks and check results
-    are re-derived from the messages already stored, and only the differences are written."""
+    are re-derived from the messages already stored, and only the differences are written.
+
+    Loading a whole history (millions of messages) into a new store: `oncoreg ingest DIRECTORY`, then
+    `oncoreg run --rebuild`. A rebuild consolidates range of persons by range in bounded memory (a
+    simulated Norway, 24 M notifications: 15 GiB); a run of DIRECTORY consolidates all it brings at once
+    (fine for a month's or a year's intake, not for decades). See docs/operations.md, "Sizing"."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
