@@ -344,19 +344,11 @@ def read_notifications(connection: sa.Connection, *, status: str, register: bool
     return conform_notifications(frame)
 
 
-def read_person_facts(connection: sa.Connection) -> pl.DataFrame:
-    """``person_id, sex, birth_date, death_date`` of every person (what consolidation and checks read)."""
-    return read_frame(
-        connection,
-        sa.select(PERSONS.c.person_id, PERSONS.c.sex, PERSONS.c.birth_date, PERSONS.c.death_date),
-        {name: PERSON_FRAME[name] for name in ("person_id", "sex", "birth_date", "death_date")},
-    )
-
-
 def person_facts_after(stored: pl.DataFrame, changes: EntityChanges) -> pl.DataFrame:
-    """What :func:`read_person_facts` reads once ``changes`` (inserts and updates; deletes are applied
-    later) are written over ``stored`` (:func:`read_persons`), without reading the person table again (its
-    pages lie scattered over the file of a store the pipeline wrote: 11 s warm, 31 s cold at scale 1.0)."""
+    """``person_id, sex, birth_date, death_date`` of every person (what consolidation and checks read) once
+    ``changes`` (inserts and updates; deletes are applied later) are written over ``stored``
+    (:func:`read_persons`), without reading the person table again (its pages lie scattered over the file
+    of a store the pipeline wrote: 11 s warm, 31 s cold at scale 1.0)."""
     columns = ("person_id", "sex", "birth_date", "death_date")
     written = pl.concat([changes.inserts.select(columns), changes.updates.select(columns)])
     kept = stored.select(columns).join(written.select("person_id"), on="person_id", how="anti")
